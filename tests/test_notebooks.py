@@ -1,0 +1,62 @@
+"""Each committed chapter notebook was run top to bottom, cleanly, in a python3 kernel.
+
+nbval (run by `make test`) re-executes the notebooks and compares outputs; these cheaper checks
+catch a notebook that was committed half-run, out of order, or with an error in it.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def test_there_are_chapter_notebooks():
+    assert NOTEBOOKS, "book/ holds no notebooks"
+
+
+def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
+    toc = set(_toc_files())
+    assert {f"book/{nb.stem}" for nb in NOTEBOOKS} <= toc
+    for entry in toc:
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_was_executed_top_to_bottom(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code, "a chapter without code cells"
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_no_error_output(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        # progress bars write to stderr; they may only appear where the output is not compared
+        quiet_ok = "nbval-ignore-output" in cell.metadata.get("tags", [])
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", output.get("ename")
+            if output.get("name") == "stderr" and not quiet_ok:
+                raise AssertionError("stderr output: " + "".join(output.get("text", ""))[:300])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_check_cells(path):
+    """The course's rhythm: claims are asserted by cells, not only stated in prose."""
+    nb = nbformat.read(path, as_version=4)
+    asserts = sum(cell.source.count("assert ") for cell in nb.cells if cell.cell_type == "code")
+    assert asserts >= 5
