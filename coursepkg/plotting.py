@@ -145,14 +145,25 @@ def show_sliding_window(
         for a in range(kernel.shape[0]):
             for b in range(kernel.shape[1]):
                 r, c = i * sh + a * dh, j * sw + b * dw
-                top.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=True, alpha=0.35,
-                                        facecolor="tab:orange", edgecolor="tab:orange", lw=2))
+                top.add_patch(
+                    Rectangle(
+                        (c - 0.5, r - 0.5),
+                        1,
+                        1,
+                        fill=True,
+                        alpha=0.35,
+                        facecolor="tab:orange",
+                        edgecolor="tab:orange",
+                        lw=2,
+                    )
+                )
         top.set_title(f"step {col + 1}: window at ({i * sh}, {j * sw})")
         done = np.arange(output.size).reshape(output.shape) <= i * output.shape[1] + j
         partial = np.where(done, output, np.nan)
         bottom.imshow(partial, cmap="viridis", vmin=output.min(), vmax=output.max())
-        bottom.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="tab:orange",
-                                   lw=2.5))
+        bottom.add_patch(
+            Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="tab:orange", lw=2.5)
+        )
         bottom.set_title(f"output[{i}, {j}] = {output[i, j]:g}")
         if annotate:
             _write_numbers(top, image)
@@ -190,10 +201,18 @@ def _write_numbers(ax, values: np.ndarray, cmap_norm: bool = False) -> None:
         text = f"{v:.0f}" if whole else f"{v:.2f}"
         # Dark cells get white text; on the diverging map only strong colours are dark.
         dark = abs(v) > 0.6 * bound if cmap_norm else False
-        ax.text(c, r, text, ha="center", va="center", fontsize=8,
-                color="white" if dark else "black",
-                bbox=None if cmap_norm else {"boxstyle": "round,pad=0.1", "fc": "white",
-                                             "ec": "none", "alpha": 0.6})
+        ax.text(
+            c,
+            r,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if dark else "black",
+            bbox=None
+            if cmap_norm
+            else {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
 
 
 def _correlate(image, kernel, stride, dilation) -> np.ndarray:
