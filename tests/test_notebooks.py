@@ -4,22 +4,11 @@ nbval (run by `make test`) re-executes the notebooks and compares outputs; these
 catch a notebook that was committed half-run, out of order, or with an error in it.
 """
 
-from pathlib import Path
-
 import nbformat
 import pytest
-import yaml
+from course_paths import ROOT, toc_entries
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-
-
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
 
 
 def test_there_are_chapter_notebooks():
@@ -27,7 +16,7 @@ def test_there_are_chapter_notebooks():
 
 
 def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
-    toc = set(_toc_files())
+    toc = set(toc_entries())
     assert {f"book/{nb.stem}" for nb in NOTEBOOKS} <= toc
     for entry in toc:
         assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
