@@ -1,0 +1,490 @@
+"""Convolution in NumPy: from a sliding window to the fast versions frameworks use.
+
+A convolutional layer slides a small filter (the *kernel*) over an image and, at every position,
+takes the dot product between the filter and the patch of image under it. Deep-learning libraries
+call this "convolution" although, strictly, it is *cross-correlation*: true convolution flips the
+kernel first. Both are here:
+
+- ``correlate2d`` / ``convolve2d``: one 2-D image ``(H, W)`` and one kernel ``(kH, kW)``, the way
+  signal processing (and ``scipy.signal``) defines them.
+- ``conv2d`` / ``conv2d_backward``: a batch of multi-channel images ``(N, C_in, H, W)`` and a
+  filter bank ``(C_out, C_in, kH, kW)`` with stride, padding and dilation, matching
+  ``torch.nn.functional.conv2d`` and its autograd gradients.
+- ``im2col``: the patches laid out as columns, so that the whole layer becomes one matrix product.
+- ``correlate2d_naive`` / ``conv2d_naive``: the readable loops the chapter starts from, kept as
+  references and as the baseline of the speed benchmark.
+- ``output_size``: how many positions the window takes along one axis.
+
+The fast versions never loop over output positions. They loop over the kernel *taps* (the
+kH * kW weights of a kernel) instead: each tap multiplies a shifted view of the whole input by one
+weight (or, with channels, by one C_out x C_in matrix) and adds it to the output.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import blas
+
+from ._checks import _is_int, as_float_array, as_pair, result_dtype
+
+__all__ = [
+    "conv2d",
+    "conv2d_backward",
+    "conv2d_naive",
+    "convolve2d",
+    "correlate2d",
+    "correlate2d_naive",
+    "im2col",
+    "output_size",
+]
+
+Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
+
+# Rows of the image handled at once by correlate2d: small enough that a block of the output and
+# its temporary stay in the CPU cache while the kernel taps are added into it.
+_ROW_BLOCK = 64
+
+
+class _Geometry(NamedTuple):
+    """Everything about a convolution that does not depend on the values."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: Pads
+    out: tuple[int, int]
+
+
+# ----------------------------------------------------------------------------------------------
+# Output size and padding
+# ----------------------------------------------------------------------------------------------
+
+
+def output_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int | tuple[int, int]:
+    """Number of window positions along an axis: floor((size + 2p - d(k - 1) - 1) / s) + 1.
+
+    Every argument is an int or an ``(height, width)`` pair. The result is an int when all the
+    arguments are ints, an ``(OH, OW)`` pair otherwise. Raises ``ValueError`` when the dilated
+    kernel does not fit in the padded input (the result would be < 1).
+    """
+    args = (size, kernel_size, stride, padding, dilation)
+    sizes = as_pair(size, "size")
+    kernel = as_pair(kernel_size, "kernel_size")
+    strides = as_pair(stride, "stride")
+    pads = as_pair(padding, "padding", minimum=0)
+    dilations = as_pair(dilation, "dilation")
+    out = tuple(
+        _axis_output(sizes[a], kernel[a], strides[a], 2 * pads[a], dilations[a], "kernel_size")
+        for a in range(2)
+    )
+    return out[0] if all(_is_int(v) for v in args) else out
+
+
+def _axis_output(size: int, k: int, s: int, total_pad: int, d: int, name: str) -> int:
+    span = d * (k - 1) + 1  # extent of the dilated kernel
+    padded = size + total_pad
+    if span > padded:
+        raise ValueError(
+            f"{name} {k} (dilation {d}, so it spans {span}) is larger than the padded input "
+            f"of size {padded}"
+        )
+    return (padded - span) // s + 1
+
+
+def _resolve_padding(padding, kernel, dilation, stride, modes: tuple[str, ...]) -> Pads:
+    """Turn ``padding`` (int, pair or one of ``modes``) into explicit (before, after) pads."""
+    if isinstance(padding, str):
+        if padding not in modes:
+            raise ValueError(
+                f"padding must be a non-negative int, a pair of them, or one of {modes}, "
+                f"got {padding!r}"
+            )
+        spans = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "full":
+            return (spans[0], spans[0]), (spans[1], spans[1])
+        if stride != (1, 1):
+            raise ValueError(f'padding="same" needs stride 1, got stride {stride}')
+        # Like PyTorch: when the total is odd the extra row/column goes to the bottom/right.
+        return tuple((t // 2, t - t // 2) for t in spans)
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    return (ph, ph), (pw, pw)
+
+
+def _geometry(in_hw, kernel, stride, padding, dilation, modes, name) -> _Geometry:
+    stride = as_pair(stride, "stride")
+    dilation = as_pair(dilation, "dilation")
+    pads = _resolve_padding(padding, kernel, dilation, stride, modes)
+    out = tuple(
+        _axis_output(in_hw[a], kernel[a], stride[a], sum(pads[a]), dilation[a], name)
+        for a in range(2)
+    )
+    return _Geometry(kernel, stride, dilation, pads, out)
+
+
+def _pad(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """Zero-pad the last two axes of ``x``."""
+    if pads == ((0, 0), (0, 0)):
+        return x
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + list(pads))
+
+
+# ----------------------------------------------------------------------------------------------
+# Argument checks
+# ----------------------------------------------------------------------------------------------
+
+
+def _array(x, name: str, ndim: int, layout: str) -> np.ndarray:
+    arr = as_float_array(x, name)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions {layout}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    return arr
+
+
+def _work_dtype(*arrays: np.ndarray) -> np.dtype:
+    """float32 when every input is float32, float64 otherwise (also for long doubles)."""
+    return np.dtype(np.float32 if result_dtype(*arrays) == np.float32 else np.float64)
+
+
+def _cast(*arrays: np.ndarray | None) -> tuple[np.ndarray | None, ...]:
+    """Cast the arrays (None passes through) to their common working dtype."""
+    dtype = _work_dtype(*[a for a in arrays if a is not None])
+    return tuple(None if a is None else a.astype(dtype, copy=False) for a in arrays)
+
+
+def _image_and_kernel(image, kernel) -> tuple[np.ndarray, np.ndarray]:
+    image = _array(image, "image", 2, "(H, W)")
+    kernel = _array(kernel, "kernel", 2, "(kH, kW)")
+    return _cast(image, kernel)
+
+
+def _conv_inputs(x, weight) -> tuple[np.ndarray, np.ndarray]:
+    """Check x (N, C_in, H, W) and weight (C_out, C_in, kH, kW) and that their C_in agree."""
+    x = _array(x, "x", 4, "(N, C_in, H, W)")
+    weight = _array(weight, "weight", 4, "(C_out, C_in, kH, kW)")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"weight has {weight.shape[1]} input channels (axis 1 of (C_out, C_in, kH, kW)) "
+            f"but x has {x.shape[1]} (axis 1 of (N, C_in, H, W))"
+        )
+    return x, weight
+
+
+def _check_bias(bias, c_out: int):
+    if bias is None:
+        return None
+    bias = as_float_array(bias, "bias")
+    if bias.shape != (c_out,):
+        raise ValueError(f"bias must have shape (C_out,) = ({c_out},), got {bias.shape}")
+    return bias
+
+
+def _conv_geometry(x: np.ndarray, weight: np.ndarray, stride, padding, dilation) -> _Geometry:
+    return _geometry(
+        x.shape[2:], weight.shape[2:], stride, padding, dilation, ("valid", "same"), "weight kernel"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# 2-D correlation and convolution
+# ----------------------------------------------------------------------------------------------
+
+
+def correlate2d_naive(image, kernel, padding="valid") -> np.ndarray:
+    """Cross-correlate one image with one kernel by sliding a window: the textbook loop.
+
+    image (H, W), kernel (kH, kW) -> (OH, OW). ``padding`` as in :func:`correlate2d`.
+    Slow on purpose: every output value is one ``np.sum`` over the window under the kernel.
+    """
+    image, kernel = _image_and_kernel(image, kernel)
+    geo = _geometry(image.shape, kernel.shape, 1, padding, 1, ("valid", "same", "full"), "kernel")
+    padded = _pad(image, geo.pads)
+    kh, kw = kernel.shape
+    out = np.empty(geo.out, dtype=image.dtype)
+    for i, j in itertools.product(range(geo.out[0]), range(geo.out[1])):
+        out[i, j] = np.sum(padded[i : i + kh, j : j + kw] * kernel)
+    return out
+
+
+def correlate2d(image, kernel, padding="valid") -> np.ndarray:
+    """Cross-correlate a 2-D image with a 2-D kernel (no flip), like ``scipy.signal.correlate2d``.
+
+    image (H, W), kernel (kH, kW) -> (OH, OW) with zero padding:
+
+    - ``"valid"``: only where the kernel fits inside the image, (H - kH + 1, W - kW + 1);
+    - ``"same"``: (H, W); for an even kernel the extra padding goes to the bottom/right;
+    - ``"full"``: every overlap, (H + kH - 1, W + kW - 1);
+    - an int ``p`` (or a pair): that many zeros on each side, (H + 2p - kH + 1, ...).
+
+    Computed tap by tap: each of the kH * kW kernel weights scales a shifted view of the image,
+    which is added to the output, a block of rows at a time so the block stays in cache.
+    """
+    image, kernel = _image_and_kernel(image, kernel)
+    geo = _geometry(image.shape, kernel.shape, 1, padding, 1, ("valid", "same", "full"), "kernel")
+    padded = _pad(image, geo.pads)
+    out = np.empty(geo.out, dtype=image.dtype)
+    scratch = np.empty((min(_ROW_BLOCK, geo.out[0]), geo.out[1]), dtype=image.dtype)
+    for start in range(0, geo.out[0], _ROW_BLOCK):
+        stop = min(start + _ROW_BLOCK, geo.out[0])
+        _accumulate_taps(
+            padded[start : stop + kernel.shape[0] - 1], kernel, out[start:stop], scratch
+        )
+    return out
+
+
+def _accumulate_taps(padded: np.ndarray, kernel: np.ndarray, out: np.ndarray, scratch) -> None:
+    """out = sum over taps (i, j) of kernel[i, j] * padded shifted by (i, j)."""
+    rows, cols = out.shape
+    tmp = scratch[:rows]
+    taps = itertools.product(range(kernel.shape[0]), range(kernel.shape[1]))
+    i, j = next(taps)
+    np.multiply(padded[i : i + rows, j : j + cols], kernel[i, j], out=out)
+    for i, j in taps:
+        # Two in-place passes per tap and no new arrays: NumPy has no fused multiply-add.
+        np.multiply(padded[i : i + rows, j : j + cols], kernel[i, j], out=tmp)
+        out += tmp
+
+
+def convolve2d(image, kernel, padding="valid") -> np.ndarray:
+    """Convolve a 2-D image with a 2-D kernel, like ``scipy.signal.convolve2d``.
+
+    image (H, W), kernel (kH, kW) -> (OH, OW), ``padding`` as in :func:`correlate2d`.
+    Convolution is cross-correlation with the kernel flipped in both axes (rotated by 180
+    degrees); that flip is the only difference between the two.
+    """
+    kernel = _array(kernel, "kernel", 2, "(kH, kW)")
+    return correlate2d(image, kernel[::-1, ::-1], padding)
+
+
+# ----------------------------------------------------------------------------------------------
+# Batched, multi-channel convolution (the layer of a CNN)
+# ----------------------------------------------------------------------------------------------
+
+
+def conv2d_naive(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """The convolutional layer as four nested loops over the output: slow but plain.
+
+    Same arguments and result as :func:`conv2d`. Each output value is the sum of one window of
+    ``x`` (all input channels) times one filter, plus that filter's bias.
+    """
+    x, weight = _conv_inputs(x, weight)
+    x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
+    geo = _conv_geometry(x, weight, stride, padding, dilation)
+    padded = _pad(x, geo.pads)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    kh, kw = geo.kernel
+    n_images, c_out = x.shape[0], weight.shape[0]
+    out = np.empty((n_images, c_out, *geo.out), dtype=x.dtype)
+    for n, f, i, j in np.ndindex(out.shape):
+        rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+        cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+        out[n, f, i, j] = np.sum(padded[n, :, rows, cols] * weight[f])
+    return _add_bias(out, bias)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """Convolutional layer (cross-correlation), equal to ``torch.nn.functional.conv2d``.
+
+    x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) or None
+    -> (N, C_out, OH, OW), with OH, OW given by :func:`output_size`.
+
+    ``stride`` and ``dilation``: positive int or (h, w) pair. ``padding``: non-negative int or
+    pair (zeros on both sides), ``"valid"`` (none) or ``"same"`` (output as large as the input;
+    stride 1 only; an odd total puts the extra row/column at the bottom/right, as PyTorch does).
+    float32 in gives float32 out; anything else is computed in float64.
+
+    With stride 1 every kernel tap is one matrix product on a shifted view of the padded input
+    (no patch copies). Other strides use :func:`im2col` and a single matrix product.
+    """
+    x, weight = _conv_inputs(x, weight)
+    x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
+    geo = _conv_geometry(x, weight, stride, padding, dilation)
+    if geo.stride == (1, 1):
+        out = _conv2d_taps(x, weight, geo)
+    else:
+        out = _conv2d_im2col(x, weight, geo)
+    return _add_bias(out, bias)
+
+
+def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """Copy every window of ``x`` into a column, like ``torch.nn.functional.unfold``.
+
+    x (N, C, H, W) -> (N, C * kH * kW, OH * OW). Row ``c * kH * kW + i * kW + j`` holds input
+    channel ``c`` under kernel tap ``(i, j)``; column ``oh * OW + ow`` is output position
+    ``(oh, ow)``. A convolution is then ``weight.reshape(C_out, -1) @ columns``.
+    ``kernel_size``, ``stride``, ``padding``, ``dilation``: as in :func:`conv2d`.
+    """
+    x = _array(x, "x", 4, "(N, C, H, W)")
+    x = x.astype(_work_dtype(x), copy=False)
+    kernel = as_pair(kernel_size, "kernel_size")
+    geo = _geometry(
+        x.shape[2:], kernel, stride, padding, dilation, ("valid", "same"), "kernel_size"
+    )
+    return _im2col(x, geo)
+
+
+def _im2col(x: np.ndarray, geo: _Geometry) -> np.ndarray:
+    padded = _pad(x, geo.pads)
+    n, c, _, _ = padded.shape
+    s_n, s_c, s_h, s_w = padded.strides
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    # A read-only view (N, C, kH, kW, OH, OW): moving along a tap axis jumps by the dilation,
+    # along an output axis by the stride. The reshape below makes the one copy.
+    windows = np.lib.stride_tricks.as_strided(
+        padded,
+        shape=(n, c, *geo.kernel, *geo.out),
+        strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw),
+        writeable=False,
+    )
+    return windows.reshape(n, c * geo.kernel[0] * geo.kernel[1], geo.out[0] * geo.out[1])
+
+
+def _conv2d_im2col(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndarray:
+    columns = _im2col(x, geo)  # (N, C_in*kH*kW, OH*OW)
+    out = weight.reshape(weight.shape[0], -1) @ columns  # (N, C_out, OH*OW)
+    return out.reshape(x.shape[0], weight.shape[0], *geo.out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Stride-1 fast path: one matrix product per kernel tap on a flattened, padded grid
+# ----------------------------------------------------------------------------------------------
+#
+# Lay the padded input out channels-last and flatten it: row r = (n, h, w) of a (N*Hp*Wp, C)
+# matrix. Kernel tap (i, j) then reads row r + i*dh*Wp + j*dw for output row r, so each tap is a
+# *contiguous* slice of that matrix, shifted by a constant. The output is computed on the whole
+# padded grid (the rows past OH, OW of each image are garbage) and cropped at the end; the waste
+# is small, and in exchange no window is ever copied.
+
+
+class _Grid(NamedTuple):
+    n: int
+    height: int  # padded height Hp
+    width: int  # padded width Wp
+    shifts: list[tuple[int, int, int]]  # (i, j, row shift) per kernel tap
+    rows: int  # output rows computed: all those whose taps stay inside the grid
+
+
+def _grid(x: np.ndarray, geo: _Geometry) -> _Grid:
+    n, _, h, w = x.shape
+    hp, wp = h + sum(geo.pads[0]), w + sum(geo.pads[1])
+    (dh, dw), (kh, kw) = geo.dilation, geo.kernel
+    shifts = [(i, j, i * dh * wp + j * dw) for i, j in itertools.product(range(kh), range(kw))]
+    return _Grid(n, hp, wp, shifts, n * hp * wp - shifts[-1][2])
+
+
+def _to_grid(a: np.ndarray, pads: Pads) -> np.ndarray:
+    """a (N, C, H, W) -> zero-padded, channels-last, flattened (N*Hp*Wp, C), C-contiguous."""
+    n, c, h, w = a.shape
+    (top, bottom), (left, right) = pads
+    grid = np.zeros((n, h + top + bottom, w + left + right, c), dtype=a.dtype)
+    grid[:, top : top + h, left : left + w] = a.transpose(0, 2, 3, 1)
+    return grid.reshape(-1, c)
+
+
+def _from_grid(flat: np.ndarray, g: _Grid, top: int, left: int, size) -> np.ndarray:
+    """Crop (N*Hp*Wp, C) back to (N, C, size[0], size[1]) starting at (top, left)."""
+    grid = flat.reshape(g.n, g.height, g.width, -1)
+    crop = grid[:, top : top + size[0], left : left + size[1]]
+    return np.ascontiguousarray(crop.transpose(0, 3, 1, 2))
+
+
+def _gemm_accumulate(out: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> None:
+    """out += rows @ matrix.T in place; out (L, F), rows (L, C), matrix (F, C), C-contiguous.
+
+    NumPy's matmul cannot add into its output, so call BLAS gemm with beta=1. BLAS is
+    column-major: a C-contiguous (L, F) array is a column-major (F, L) one, and the product
+    becomes out.T += matrix @ rows.T with no copies.
+    """
+    gemm = blas.get_blas_funcs("gemm", dtype=out.dtype)
+    result = gemm(1.0, np.asfortranarray(matrix), rows.T, 1.0, out.T, overwrite_c=True)
+    if not np.may_share_memory(result, out):  # BLAS wrapper had to copy: write back
+        out[...] = result.T
+
+
+def _conv2d_taps(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndarray:
+    g = _grid(x, geo)
+    inputs = _to_grid(x, geo.pads)  # (N*Hp*Wp, C_in)
+    out = np.zeros((inputs.shape[0], weight.shape[0]), dtype=x.dtype)  # (N*Hp*Wp, C_out)
+    for i, j, shift in g.shifts:
+        _gemm_accumulate(out[: g.rows], inputs[shift : shift + g.rows], weight[:, :, i, j])
+    return _from_grid(out, g, 0, 0, geo.out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Backward pass
+# ----------------------------------------------------------------------------------------------
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
+    """Gradients of :func:`conv2d` (summed loss), equal to PyTorch autograd's.
+
+    grad_out (N, C_out, OH, OW), x (N, C_in, H, W), weight (C_out, C_in, kH, kW)
+    -> (grad_x (N, C_in, H, W), grad_weight (C_out, C_in, kH, kW), grad_bias (C_out,)).
+
+    ``stride``, ``padding``, ``dilation`` must be those of the forward call. Input pixels that no
+    window covers (the last rows/columns when the stride does not divide evenly) get 0.
+    """
+    x, weight = _conv_inputs(x, weight)
+    x, weight, grad_out = _cast(x, weight, as_float_array(grad_out, "grad_out"))
+    geo = _conv_geometry(x, weight, stride, padding, dilation)
+    expected = (x.shape[0], weight.shape[0], *geo.out)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"grad_out must have the output's shape (N, C_out, OH, OW) = {expected}, "
+            f"got {grad_out.shape}"
+        )
+    grad_bias = grad_out.sum(axis=(0, 2, 3))
+    if geo.stride == (1, 1):
+        grad_x, grad_weight = _backward_taps(grad_out, x, weight, geo)
+    else:
+        grad_x, grad_weight = _backward_strided(grad_out, x, weight, geo)
+    return grad_x, grad_weight, grad_bias
+
+
+def _backward_taps(grad_out, x, weight, geo: _Geometry):
+    """Stride 1 on the flattened padded grid (see the fast path of the forward pass)."""
+    g = _grid(x, geo)
+    inputs = _to_grid(x, geo.pads)  # (N*Hp*Wp, C_in)
+    # grad_out placed at the top-left of each padded image; zeros where no output was computed.
+    grads = _to_grid(grad_out, ((0, g.height - geo.out[0]), (0, g.width - geo.out[1])))
+    grad_inputs = np.zeros_like(inputs)
+    grad_weight = np.empty_like(weight)
+    live = grads[: g.rows]
+    for i, j, shift in g.shifts:
+        # Output row r read input row r + shift with weight[:, :, i, j]; send the gradient back.
+        _gemm_accumulate(grad_inputs[shift : shift + g.rows], live, weight[:, :, i, j].T)
+        grad_weight[:, :, i, j] = live.T @ inputs[shift : shift + g.rows]
+    (top, _), (left, _) = geo.pads
+    return _from_grid(grad_inputs, g, top, left, x.shape[2:]), grad_weight
+
+
+def _backward_strided(grad_out, x, weight, geo: _Geometry):
+    """Any stride: per tap, the strided slice of the padded input that the tap touched."""
+    padded = _pad(x, geo.pads)
+    grad_padded = np.zeros_like(padded)
+    grad_weight = np.empty_like(weight)
+    (sh, sw), (dh, dw), (oh, ow) = geo.stride, geo.dilation, geo.out
+    for i, j in itertools.product(*map(range, geo.kernel)):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+        # Within one tap the slices never overlap, so += adds each contribution exactly once.
+        back = np.tensordot(weight[:, :, i, j], grad_out, axes=(0, 1))  # (C_in, N, OH, OW)
+        grad_padded[:, :, rows, cols] += back.transpose(1, 0, 2, 3)
+        grad_weight[:, :, i, j] = np.tensordot(
+            grad_out, padded[:, :, rows, cols], axes=([0, 2, 3], [0, 2, 3])
+        )
+    (top, _), (left, _) = geo.pads
+    h, w = x.shape[2:]
+    return np.ascontiguousarray(grad_padded[:, :, top : top + h, left : left + w]), grad_weight
