@@ -10,7 +10,7 @@ SUBMISSIONS ?= submissions
 OUT ?= grades.csv
 JOBS ?= 2
 
-.PHONY: help venv book lab test lint execute exercises grade bench constraints clean
+.PHONY: help venv book lab test lint execute exercises grade bench screenshots constraints clean
 
 help:
 	@echo "make book       build the static site into _build/html"
@@ -20,6 +20,7 @@ help:
 	@echo "make exercises  generate student notebooks and autograder zips"
 	@echo "make grade EXERCISE=01_convolution SUBMISSIONS=dir [OUT=grades.csv]"
 	@echo "make bench      run the speed benchmarks"
+	@echo "make screenshots  full-page screenshot of every page into _build/screenshots"
 	@echo "make clean      remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -62,6 +63,10 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+screenshots: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_site.py -k loads_cleanly
+	@echo "Screenshots are in $(CURDIR)/_build/screenshots/"
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt.new

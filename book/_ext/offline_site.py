@@ -1,8 +1,11 @@
-"""Serve MathJax from the site itself, so that equations render without internet.
+"""Make the site work offline: MathJax served from the site itself, no live-code scripts.
 
 Sphinx loads MathJax from a CDN by default, and a reader offline then sees raw LaTeX. The
 ``django-static-mathjax`` package ships MathJax 3's browser build (no Django needed); this
 extension points Sphinx at a copy of it under ``_static/mathjax`` and copies it there.
+
+Jupyter Book also adds sphinx-thebe's scripts to every page (twice, which raises a JavaScript
+error) although the course offers no live code cells; they are dropped.
 """
 
 import shutil
@@ -33,7 +36,17 @@ def _copy_mathjax(app, exception):
             shutil.copy2(source, target / name)
 
 
+def _drop_thebe(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files", [])
+    context["script_files"] = [js for js in scripts if "thebe" not in _script_text(js)]
+
+
+def _script_text(js) -> str:
+    return f"{js.filename} {getattr(js, 'attributes', {}).get('body', '')}".lower()
+
+
 def setup(app):
     app.connect("config-inited", _use_local_copy)
+    app.connect("html-page-context", _drop_thebe)
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,95 @@
+"""The static site as a reader meets it: every page in a real browser, offline."""
+
+from urllib.parse import urljoin
+
+import pytest
+from browser_support import needs_chromium, visit
+from course_paths import ROOT, chapter_notebooks, toc_entries
+
+pytestmark = [needs_chromium, pytest.mark.slow]
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+# Search terms and the page that must come up for each (add one per chapter as it lands).
+SEARCHES = {"cross-correlation": "book/01_convolution", "im2col": "book/01_convolution"}
+
+
+@pytest.mark.parametrize("entry", toc_entries())
+def test_page_loads_cleanly_offline(page, site_url, entry):
+    seen = visit(page, f"{site_url}/{entry}.html")
+    assert seen.status == 200
+    assert seen.console_errors == []
+    assert seen.failed_requests == []
+    assert seen.foreign_requests == [], "the site must work without internet"
+    broken = page.eval_on_selector_all(
+        "img", "imgs => imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+    )
+    assert broken == []
+    text = page.inner_text("main")
+    assert "Traceback (most recent call last)" not in text
+    assert "$$" not in text, "raw LaTeX left on the page"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{entry.replace('/', '__')}.png", full_page=True)
+
+
+@pytest.mark.parametrize("entry", toc_entries())
+def test_math_is_typeset(page, site_url, entry):
+    visit(page, f"{site_url}/{entry}.html")
+    formulas = page.locator("main .math").count()
+    page.wait_for_function(
+        "n => document.querySelectorAll('main mjx-container').length >= n", arg=formulas
+    )
+
+
+def _local_path(site_url: str, href: str, base: str) -> str:
+    return urljoin(base, href).removeprefix(site_url + "/").split("#")[0].removesuffix(".html")
+
+
+def test_sidebar_reaches_every_chapter(page, site_url):
+    url = f"{site_url}/{toc_entries()[0]}.html"
+    visit(page, url)
+    hrefs = page.eval_on_selector_all(".bd-docs-nav a", "links => links.map(a => a.href)")
+    reached = {_local_path(site_url, href, url) for href in hrefs}
+    assert set(toc_entries()[1:]) <= reached
+
+
+def test_next_and_previous_links_chain_through_the_book(page, site_url):
+    forward = [toc_entries()[0]]
+    visit(page, f"{site_url}/{forward[0]}.html")
+    while page.locator("a.right-next").count():
+        page.click("a.right-next")
+        forward.append(_local_path(site_url, page.url, page.url))
+    assert forward == toc_entries()
+    backward = [forward[-1]]
+    while page.locator("a.left-prev").count():
+        page.click("a.left-prev")
+        backward.append(_local_path(site_url, page.url, page.url))
+    assert backward == forward[::-1]
+
+
+@pytest.mark.parametrize(("term", "expected"), SEARCHES.items())
+def test_search_finds_the_right_chapter(page, site_url, term, expected):
+    visit(page, f"{site_url}/search.html?q={term}")
+    page.wait_for_selector("#search-results li a", timeout=15_000)
+    hrefs = page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.href)")
+    found = {_local_path(site_url, href, page.url) for href in hrefs}
+    assert expected in found
+
+
+@pytest.mark.parametrize("entry", chapter_notebooks())
+def test_launch_and_download_buttons_point_at_the_notebook(page, site_url, entry):
+    visit(page, f"{site_url}/{entry}.html")
+    hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.href)")
+    for service in ("mybinder.org", "colab.research.google.com"):
+        launch = [h for h in hrefs if service in h]
+        assert launch and all(f"{entry}.ipynb" in h for h in launch), service
+    (download,) = {h for h in hrefs if h.endswith(f"_sources/{entry}.ipynb")}
+    assert page.request.get(download).ok
+
+
+@pytest.mark.parametrize("entry", chapter_notebooks())
+def test_exercise_links_resolve(page, site_url, entry):
+    visit(page, f"{site_url}/{entry}.html")
+    hrefs = page.eval_on_selector_all("main a", "as => as.map(a => a.href)")
+    exercises = [h for h in hrefs if h.endswith(".ipynb") and "_downloads" in h]
+    assert exercises, f"{entry} links to no exercise"
+    for href in exercises:
+        assert page.request.get(href).ok, href
