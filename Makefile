@@ -36,7 +36,7 @@ book: $(STAMP)
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check coursepkg tests benchmarks book exercises

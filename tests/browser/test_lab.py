@@ -1,0 +1,134 @@
+"""JupyterLab as a student meets it: run a chapter through the UI, answer an exercise."""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browser_support import needs_chromium
+from course_paths import ROOT, chapter_notebooks
+
+pytestmark = [needs_chromium, pytest.mark.slow]
+# Lab settings for a test: every cell stays in the page (no windowing), no news pop-ups.
+SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": (
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    ),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(folder: Path) -> None:
+    for name, text in SETTINGS.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a scratch copy of the course (autosave never touches the repo)."""
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "book", work / "book")
+    if (ROOT / "exercises" / "student").exists():
+        shutil.copytree(ROOT / "exercises" / "student", work / "exercises")
+    _write_settings(work / ".settings")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(work / ".settings")}
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+    ]
+    if os.geteuid() == 0:  # containers and CI machines run as root
+        command.append("--allow-root")
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/api/status?token={token}", server)
+        yield base, token
+    finally:
+        _stop(base, token, server)
+
+
+def _stop(base: str, token: str, server: subprocess.Popen) -> None:
+    """Shut the kernels down through the API, then the server; leave nothing running."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as reply:
+            kernels = json.load(reply)
+        for kernel in kernels:
+            url = f"{base}/api/kernels/{kernel['id']}?token={token}"
+            urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "JupyterLab exited at start-up"
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"JupyterLab did not answer {url} within {timeout} s")
+
+
+def _open_notebook(page, lab, path: str):
+    base, token = lab
+    page.goto(f"{base}/lab/tree/{path}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+
+
+def _run_all(page, timeout_ms: int = 180_000) -> None:
+    page.click(".lm-MenuBar-item:has-text('Run')")
+    page.click(".lm-Menu-item:has-text('Run All Cells')")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                .every(p => /\\[\\d+\\]/.test(p.innerText))""",
+        timeout=timeout_ms,
+    )
+
+
+def _error_outputs(page) -> list[str]:
+    return page.eval_on_selector_all(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+        "outs => outs.map(o => o.innerText.slice(0, 500))",
+    )
+
+
+@pytest.mark.parametrize("entry", chapter_notebooks()[:1])
+def test_a_chapter_runs_top_to_bottom_in_jupyterlab(page, lab, entry):
+    _open_notebook(page, lab, f"{entry}.ipynb")
+    _run_all(page)
+    assert _error_outputs(page) == []
+    assert page.locator(".jp-RenderedImage img").count() >= 3, "the figures did not appear"
