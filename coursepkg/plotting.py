@@ -56,7 +56,7 @@ def show_images(
     titles=None,
     ncols: int | None = None,
     cmap: str = "gray",
-    symmetric: bool = False,
+    symmetric=False,
     suptitle: str | None = None,
     size: float = 2.4,
 ) -> Figure:
@@ -65,7 +65,8 @@ def show_images(
     images: a sequence of ``(H, W)`` or ``(H, W, 3)`` arrays, or one array ``(N, H, W)``.
     titles: None or one string per image. ncols: images per row (default: all in one row, at
     most 4). symmetric: draw signed maps with a diverging colormap centred at 0, so that white
-    means zero, red positive and blue negative. size: inches per image.
+    means zero, red positive and blue negative; a bool for all images or one bool per image.
+    size: inches per image.
     """
     images = [np.asarray(image) for image in images]
     if not images:
@@ -73,6 +74,12 @@ def show_images(
     for k, image in enumerate(images):
         if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
             raise ValueError(f"images[{k}] must be (H, W) or (H, W, 3), got shape {image.shape}")
+    if isinstance(symmetric, bool):
+        symmetric = [symmetric] * len(images)
+    if len(symmetric) != len(images):
+        raise ValueError(
+            f"symmetric must be a bool or one bool per image ({len(images)}), got {symmetric!r}"
+        )
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}")
     ncols = min(len(images), 4) if ncols is None else as_int(ncols, "ncols")
@@ -82,7 +89,7 @@ def show_images(
         ax.set_axis_off()
         if k >= len(images):
             continue
-        _draw(ax, images[k], cmap, symmetric)
+        _draw(ax, images[k], cmap, symmetric[k])
         if titles is not None:
             ax.set_title(titles[k])
     if suptitle is not None:
@@ -110,8 +117,7 @@ def show_kernel(kernel, ax=None, title: str | None = None) -> Figure:
         _, ax = plt.subplots(figsize=(0.5 * kw + 0.6, 0.5 * kh + 0.6))
     _draw(ax, kernel, DIVERGING, symmetric=True)
     _write_numbers(ax, kernel, cmap_norm=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _frame(ax)
     if title is not None:
         ax.set_title(title)
     return ax.figure
@@ -168,9 +174,8 @@ def show_sliding_window(
         if annotate:
             _write_numbers(top, image)
             _write_numbers(bottom, partial)
-        for ax in (top, bottom):
-            ax.set_xticks([])
-            ax.set_yticks([])
+        _frame(top)
+        _frame(bottom)
     fig.tight_layout()
     return fig
 
@@ -189,6 +194,15 @@ def _draw(ax, image: np.ndarray, cmap: str, symmetric: bool) -> None:
         ax.imshow(image, cmap=DIVERGING if cmap == "gray" else cmap, vmin=-bound, vmax=bound)
     else:
         ax.imshow(image, cmap=cmap)
+
+
+def _frame(ax) -> None:
+    """No ticks, and a thin frame on all four sides (the course style hides two of them)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_linewidth(0.6)
 
 
 def _write_numbers(ax, values: np.ndarray, cmap_norm: bool = False) -> None:

@@ -64,6 +64,14 @@ def test_show_images_symmetric_centres_a_diverging_colormap_at_zero():
     assert zeros.get_clim() == (-1.0, 1.0)  # an all-zero map still gets a valid range
 
 
+def test_show_images_symmetric_can_be_chosen_per_image():
+    photo, signed = np.full((2, 2), 0.5), np.array([[-1.0, 3.0]])
+    fig = plotting.show_images([photo, signed], symmetric=[False, True])
+    first, second = (ax.images[0] for ax in visible_axes(fig))
+    assert first.get_cmap().name == "gray"
+    assert second.get_cmap().name == plotting.DIVERGING and second.get_clim() == (-3.0, 3.0)
+
+
 def test_show_images_symmetric_keeps_a_colormap_it_is_given():
     fig = plotting.show_images([np.array([[-1.0, 1.0]])], symmetric=True, cmap="PuOr")
     assert fig.axes[0].images[0].get_cmap().name == "PuOr"
@@ -77,6 +85,7 @@ def test_show_images_symmetric_keeps_a_colormap_it_is_given():
         ([np.zeros((2, 2, 5))], {}, r"images\[0\]"),
         ([np.zeros((2, 2))], {"titles": ["a", "b"]}, "titles"),
         ([np.zeros((2, 2))], {"ncols": 0}, "ncols"),
+        ([np.zeros((2, 2))], {"symmetric": [True, False]}, "symmetric"),
     ],
 )
 def test_show_images_rejects_bad_input(images, kwargs, match):
@@ -106,6 +115,7 @@ def test_show_kernel_writes_every_number_in_its_cell():
     assert ax.get_title() == "Sobel x"
     assert [t.get_text() for t in ax.texts] == ["-1", "0", "1", "-2", "0", "2", "-1", "0", "1"]
     assert ax.images[0].get_clim() == (-2.0, 2.0)
+    assert all(spine.get_visible() for spine in ax.spines.values())
 
 
 def test_show_kernel_draws_on_a_given_axis_with_decimals_when_needed():
