@@ -51,7 +51,7 @@ execute: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
 		echo "executing $$nb"; \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.kernel_name=python3 \
+			--ExecutePreprocessor.kernel_name=python3 --NotebookClient.record_timing=False \
 			--ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
 
