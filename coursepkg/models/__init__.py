@@ -1,0 +1,1 @@
+"""PyTorch models the chapters train, one module per architecture; nothing is downloaded."""
