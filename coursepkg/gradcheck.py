@@ -98,5 +98,7 @@ def check_layer(layer, x: np.ndarray, seed: int = 0, eps: float = 1e-6) -> dict[
     errors = {"input": relative_error(twin.backward(projection), numerical_gradient(loss, x, eps))}
     analytic = twin.grads()
     for name, value in layer.params().items():
+        if value.dtype != np.float64:
+            raise TypeError(f"parameter {name!r} must be float64 to be checked, got {value.dtype}")
         errors[name] = relative_error(analytic[name], numerical_gradient(loss, value, eps))
     return errors

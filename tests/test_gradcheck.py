@@ -145,6 +145,13 @@ def test_check_layer_rejects_x_that_is_not_float64():
         check_layer(Scale(), np.zeros((1, 3), np.float32))
 
 
+def test_check_layer_rejects_float32_parameters():
+    layer = Scale()
+    layer.weight = layer.weight.astype(np.float32)
+    with pytest.raises(TypeError, match="parameter 'weight' must be float64"):
+        check_layer(layer, np.zeros((1, 3)))
+
+
 def test_check_layer_rejects_a_negative_seed():
     with pytest.raises(ValueError, match="seed"):
         check_layer(Scale(), np.zeros((1, 3)), seed=-1)
