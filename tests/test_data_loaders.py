@@ -105,7 +105,7 @@ def test_read_idx_round_trips_every_type(tmp_path, dtype, compressed):
     np.testing.assert_array_equal(read, array)
 
 
-def test_read_idx_reads_zero_dimensional_and_empty_files(tmp_path):
+def test_read_idx_reads_an_empty_array(tmp_path):
     path = tmp_path / "empty"
     path.write_bytes(_idx_bytes(np.zeros((0, 28), np.uint8)))
     assert data.read_idx(path).shape == (0, 28)
