@@ -187,23 +187,27 @@ def classify(outcome: sandbox.Outcome, out: Path, limits: sandbox.Limits) -> tup
     Only the exit code, the signal and our wall clock are trustworthy; the runner's notes may be
     forged, so they choose a status word and a message, never points.
     """
-    cell_errors = _cell_errors(out)
-    first = f"cell {cell_errors[0]['cell']}: {cell_errors[0]['error']}" if cell_errors else ""
-    errors = " ".join(str(e.get("error")) for e in cell_errors)
+    cell_errors = [f"cell {e['cell']}: {e['error']}" for e in _cell_errors(out)]
+
+    def first(word: str = "") -> str:
+        return next((error for error in cell_errors if word in error), "")
+
     sig = outcome.signal
     if outcome.timed_out:
         return "timeout", f"stopped after {limits.wall_s:g} s of wall-clock time"
-    if sig == signal.SIGXCPU:
+    # SIGKILL comes from the CPU hard limit or from the kernel running out of memory; CPU time
+    # cannot exceed wall time for single-threaded code, so a quick death means memory.
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and outcome.seconds >= limits.cpu_s):
         return "timeout", f"used its {limits.cpu_s} s of CPU time"
-    if sig == signal.SIGXFSZ or "File too large" in errors:
-        return "output", f"wrote more than {limits.output_mb} MB; {first}"
-    if "MemoryError" in errors or sig == signal.SIGKILL:
-        return "memory", f"needed more than {limits.memory_mb} MB; {first}"
+    if sig == signal.SIGXFSZ or first("File too large"):
+        return "output", f"wrote more than {limits.output_mb} MB; {first('File too large')}"
+    if sig == signal.SIGKILL or first("MemoryError"):
+        return "memory", f"needed more than {limits.memory_mb} MB; {first('MemoryError')}"
     if sig is not None:
         return "crashed", f"killed by {signal.Signals(sig).name}"
     if not (out / "done").is_file():
         return "crashed", f"exited (code {outcome.returncode}) before its answers were read"
-    return "ok", first
+    return "ok", first()
 
 
 def summarize(exercise: Exercise, verdict: Verdict, detail: str) -> str:

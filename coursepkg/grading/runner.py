@@ -22,9 +22,13 @@ import types
 
 
 def limit_resources(cpu_s: int, memory_mb: int, output_mb: int) -> None:
-    """Cap CPU time, address space and file size; hard = soft, so the notebook cannot raise them."""
+    """Cap CPU time, address space and file size; the notebook cannot raise the hard limits.
+
+    The CPU hard limit is one second above the soft one, so the kernel first sends SIGXCPU
+    (reported as a time-out) and only then SIGKILL.
+    """
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     for which, value in (
-        (resource.RLIMIT_CPU, cpu_s),
         (resource.RLIMIT_AS, memory_mb * 2**20),
         (resource.RLIMIT_FSIZE, output_mb * 2**20),
         (resource.RLIMIT_CORE, 0),
@@ -56,13 +60,14 @@ def main(grader_dir: str, work_dir: str, cpu_s: int, memory_mb: int, output_mb: 
     limit_resources(cpu_s, memory_mb, output_mb)
     import numpy as np
 
-    save, asarray, load = np.save, np.asarray, np.load  # kept before the notebook can patch them
+    # Kept before the notebook runs, so that patching them costs the notebook its own answers only.
+    save, asarray, load, write = np.save, np.asarray, np.load, open
     with open(os.path.join(work_dir, "cells.json")) as handle:
         cells = json.load(handle)
     with open(os.path.join(grader_dir, "cases.json")) as handle:
         cases = json.load(handle)
     out = os.path.join(work_dir, "out")
-    os.makedirs(out, exist_ok=True)
+    saved_builtins = dict(vars(builtins))
 
     sys.modules["otter"] = otter_stand_in()
     namespace = {"__name__": "__main__", "__builtins__": builtins, "display": print}
@@ -72,6 +77,9 @@ def main(grader_dir: str, work_dir: str, cpu_s: int, memory_mb: int, output_mb: 
             exec(compile(without_magics(source), f"<cell {number}>", "exec"), namespace)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt too: keep going
             failures.append({"cell": number, "error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    vars(builtins).update(saved_builtins)  # undo patches of print, open, isinstance...
+    os.makedirs(out, exist_ok=True)  # only now: the notebook may have emptied its folder
 
     def decode(item):
         if "npy" in item:
@@ -91,14 +99,14 @@ def main(grader_dir: str, work_dir: str, cpu_s: int, memory_mb: int, output_mb: 
             raw, answer = answer, asarray(answer)
             if answer.dtype.kind not in "biuf":
                 raise TypeError(f"expected numbers, got {type(raw).__name__}")
-            with open(os.path.join(out, case["id"] + ".npy"), "wb") as handle:
+            with write(os.path.join(out, case["id"] + ".npy"), "wb") as handle:
                 save(handle, answer, allow_pickle=False)
         except BaseException as exc:
-            with open(os.path.join(out, case["id"] + ".err"), "w") as handle:
+            with write(os.path.join(out, case["id"] + ".err"), "w") as handle:
                 handle.write(f"{type(exc).__name__}: {exc}"[:300])
-    with open(os.path.join(out, "cells.json"), "w") as handle:
-        json.dump(failures, handle)
-    with open(os.path.join(out, "done"), "w") as handle:
+    with write(os.path.join(out, "cells.json"), "w") as handle:
+        handle.write(json.dumps(failures))
+    with write(os.path.join(out, "done"), "w") as handle:
         handle.write("done")
     sys.stdout.flush()
     os._exit(0)  # do not wait for threads the notebook may have left running
