@@ -108,6 +108,11 @@ class Layer:
             raise RuntimeError(f"{type(self).__name__}.backward needs a forward call first")
         return self._cache
 
+    @property
+    def has_bias(self) -> bool:
+        """Whether the layer has a ``bias`` parameter."""
+        return "bias" in self.param_names
+
     def _zero_grads(self) -> None:
         for name in self.param_names:
             setattr(self, f"grad_{name}", np.zeros_like(getattr(self, name)))
@@ -189,7 +194,7 @@ class Conv2d(Layer):
 
     def forward(self, x):
         self._cache = x
-        bias = self.bias if "bias" in self.param_names else None
+        bias = self.bias if self.has_bias else None
         return conv.conv2d(x, self.weight, bias, self.stride, self.padding, self.dilation)
 
     def backward(self, grad_out):
@@ -197,7 +202,7 @@ class Conv2d(Layer):
         grad_x, self.grad_weight, grad_bias = conv.conv2d_backward(
             grad_out, x, self.weight, self.stride, self.padding, self.dilation
         )
-        if "bias" in self.param_names:
+        if self.has_bias:
             self.grad_bias = grad_bias
         return grad_x
 
@@ -209,7 +214,7 @@ class Conv2d(Layer):
             self.stride,
             self.padding,
             self.dilation,
-            bias="bias" in self.param_names,
+            bias=self.has_bias,
         )
 
     def extra_repr(self):
@@ -246,18 +251,18 @@ class Linear(Layer):
             raise ValueError(f"x must have {self.in_features} features, got shape {x.shape}")
         self._cache = x
         out = x @ self.weight.T
-        return out + self.bias if "bias" in self.param_names else out
+        return out + self.bias if self.has_bias else out
 
     def backward(self, grad_out):
         x = self._saved()
         grad_out = _check_grad(grad_out, (len(x), self.out_features))
         self.grad_weight = grad_out.T @ x
-        if "bias" in self.param_names:
+        if self.has_bias:
             self.grad_bias = grad_out.sum(axis=0)
         return grad_out @ self.weight
 
     def _torch_twin(self):
-        return nn.Linear(self.in_features, self.out_features, bias="bias" in self.param_names)
+        return nn.Linear(self.in_features, self.out_features, bias=self.has_bias)
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}"
@@ -367,11 +372,39 @@ class ReLU(Layer):
         return nn.ReLU()
 
 
-class MaxPool2d(Layer):
+class _Pooling(Layer):
+    """A pooling layer: a pair of functions from :mod:`coursepkg.pooling` and their options.
+
+    Subclasses set the pair (``_forward``, ``_backward``), the torch twin's class and
+    ``_options()``, the keyword arguments both functions take.
+    """
+
+    _forward = _backward = None
+    _torch_class: type[nn.Module]
+
+    def forward(self, x):
+        self._cache = x
+        return type(self)._forward(x, **self._options())
+
+    def backward(self, grad_out):
+        return type(self)._backward(grad_out, self._saved(), **self._options())
+
+    def _torch_twin(self):
+        return self._torch_class(**self._options())
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v}" for k, v in self._options().items())
+
+
+class MaxPool2d(_Pooling):
     """Max pooling, like ``torch.nn.MaxPool2d``: x (N, C, H, W) -> (N, C, OH, OW).
 
     Arguments as in :func:`coursepkg.pooling.max_pool2d` (stride defaults to the kernel size).
     """
+
+    _forward = staticmethod(pooling.max_pool2d)
+    _backward = staticmethod(pooling.max_pool2d_backward)
+    _torch_class = nn.MaxPool2d
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
@@ -390,25 +423,16 @@ class MaxPool2d(Layer):
             ceil_mode=self.ceil_mode,
         )
 
-    def forward(self, x):
-        self._cache = x
-        return pooling.max_pool2d(x, **self._options())
 
-    def backward(self, grad_out):
-        return pooling.max_pool2d_backward(grad_out, self._saved(), **self._options())
-
-    def _torch_twin(self):
-        return nn.MaxPool2d(**self._options())
-
-    def extra_repr(self):
-        return ", ".join(f"{k}={v}" for k, v in self._options().items())
-
-
-class AvgPool2d(Layer):
+class AvgPool2d(_Pooling):
     """Average pooling, like ``torch.nn.AvgPool2d``: x (N, C, H, W) -> (N, C, OH, OW).
 
     Arguments as in :func:`coursepkg.pooling.avg_pool2d` (stride defaults to the kernel size).
     """
+
+    _forward = staticmethod(pooling.avg_pool2d)
+    _backward = staticmethod(pooling.avg_pool2d_backward)
+    _torch_class = nn.AvgPool2d
 
     def __init__(
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
@@ -428,19 +452,6 @@ class AvgPool2d(Layer):
             ceil_mode=self.ceil_mode,
             count_include_pad=self.count_include_pad,
         )
-
-    def forward(self, x):
-        self._cache = x
-        return pooling.avg_pool2d(x, **self._options())
-
-    def backward(self, grad_out):
-        return pooling.avg_pool2d_backward(grad_out, self._saved(), **self._options())
-
-    def _torch_twin(self):
-        return nn.AvgPool2d(**self._options())
-
-    def extra_repr(self):
-        return ", ".join(f"{k}={v}" for k, v in self._options().items())
 
 
 class GlobalAvgPool2d(Layer):
