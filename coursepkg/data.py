@@ -4,18 +4,37 @@ Nothing here touches the network: every photo is a file installed with scikit-im
 synthetic image is generated from its arguments (and a ``seed`` where it is random).
 
 Images are float64 in ``[0, 1]``: ``(H, W)`` when gray, ``(H, W, 3)`` when in colour.
+Training sets are ``(N, C, H, W)`` arrays with integer labels: scikit-learn's handwritten digits
+with the split every chapter shares, MNIST-format (IDX) files and image folders on local disk.
 """
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 import skimage.data
+import torch
+from PIL import Image, UnidentifiedImageError
 from skimage.color import gray2rgb, rgb2gray
 from skimage.transform import resize
 
 from coursepkg._checks import as_int, as_pair
 
-__all__ = ["PHOTOS", "integer_image", "load_photo", "stripes"]
+__all__ = [
+    "PHOTOS",
+    "DigitsSplit",
+    "ImageFolderDataset",
+    "integer_image",
+    "load_digits_split",
+    "load_image_folder",
+    "load_mnist",
+    "load_photo",
+    "read_idx",
+    "stripes",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Photos shipped inside scikit-image (no download needed)
@@ -100,22 +119,6 @@ def stripes(size: int = 32, period: int = 8, orientation: str = "vertical") -> n
 # =============================================================================================
 # Data sets for training: scikit-learn's digits, MNIST-format (IDX) files, image folders
 # =============================================================================================
-# Imported here rather than at the top so this section stays self-contained.
-import gzip  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import NamedTuple  # noqa: E402
-
-import torch  # noqa: E402
-from PIL import Image, UnidentifiedImageError  # noqa: E402
-
-__all__ += [
-    "DigitsSplit",
-    "ImageFolderDataset",
-    "load_digits_split",
-    "load_image_folder",
-    "load_mnist",
-    "read_idx",
-]
 
 
 class DigitsSplit(NamedTuple):
