@@ -413,6 +413,16 @@ def _gemm_accumulate(out: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> N
         out[...] = result.T
 
 
+def _gemm_tn(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """left.T @ right for C-contiguous left (L, F) and right (L, C) -> (F, C).
+
+    Through the same BLAS as :func:`_gemm_accumulate` rather than NumPy's matmul: NumPy and
+    SciPy may each bring their own BLAS, and two sets of busy worker threads slow both down.
+    """
+    gemm = blas.get_blas_funcs("gemm", dtype=left.dtype)
+    return gemm(1.0, right.T, left.T, trans_b=True).T  # column-major (C, F) is C-order (F, C)
+
+
 def _conv2d_taps(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndarray:
     g = _grid(x, geo)
     inputs = _to_grid(x, geo.pads)  # (N*Hp*Wp, C_in)
@@ -465,7 +475,7 @@ def _backward_taps(grad_out, x, weight, geo: _Geometry):
     for i, j, shift in g.shifts:
         # Output row r read input row r + shift with weight[:, :, i, j]; send the gradient back.
         _gemm_accumulate(grad_inputs[shift : shift + g.rows], live, weight[:, :, i, j].T)
-        grad_weight[:, :, i, j] = live.T @ inputs[shift : shift + g.rows]
+        grad_weight[:, :, i, j] = _gemm_tn(live, inputs[shift : shift + g.rows])
     (top, _), (left, _) = geo.pads
     return _from_grid(grad_inputs, g, top, left, x.shape[2:]), grad_weight
 
