@@ -101,6 +101,38 @@ def test_max_pool2d_matches_torch(
 
     grad, dx = torch_grad(lambda t: F.max_pool2d(t, **args), x, seed)
     assert_close(pooling.max_pool2d_backward(grad, x, **args), dx)
+    assert_close(pooling.max_pool2d_backward(grad, x, **args, indices=ours_idx), dx)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kernel=st.integers(2, 4),
+    overlap=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    ceil_mode=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_max_pool2d_backward_from_indices_accumulates_overlaps_like_torch(
+    kernel, overlap, padding, dilation, ceil_mode, dtype, seed
+):
+    """Windows overlap (stride below the dilated kernel span); torch's own indices work too."""
+    stride = max(1, dilation * (kernel - 1) + 1 - overlap)
+    x = images(seed, (2, 3, 11, 10), dtype)
+    args = dict(
+        kernel_size=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    )
+    assume(torch_accepts(lambda t: F.max_pool2d(t, **args), x))
+    out, idx = F.max_pool2d(torch.from_numpy(x), **args, return_indices=True)
+    assume(every_window_touches_input(x, kernel, stride, padding, dilation, out))
+
+    grad, dx = torch_grad(lambda t: F.max_pool2d(t, **args), x, seed)
+    _, ours_idx = pooling.max_pool2d(x, **args, return_indices=True)
+    assert_close(pooling.max_pool2d_backward(grad, x, **args, indices=ours_idx), dx)
+    assert_close(pooling.max_pool2d_backward(grad, x, **args, indices=idx.numpy()), dx)
+    narrow = ours_idx.astype(np.int32)
+    assert_close(pooling.max_pool2d_backward(grad, x, **args, indices=narrow), dx)
 
 
 @settings(max_examples=50, deadline=None)
@@ -130,6 +162,7 @@ def test_max_pool2d_routes_nan_and_inf_like_torch(
     np.testing.assert_array_equal(ours_idx, idx.numpy())
     grad, dx = torch_grad(lambda t: F.max_pool2d(t, **args), x, seed)
     assert_close(pooling.max_pool2d_backward(grad, x, **args), dx)  # sums in another order
+    assert_close(pooling.max_pool2d_backward(grad, x, **args, indices=ours_idx), dx)
 
 
 def test_max_pool2d_ties_go_to_first_max_in_row_major_order():
@@ -138,6 +171,8 @@ def test_max_pool2d_ties_go_to_first_max_in_row_major_order():
     assert out.item() == 5.0 and idx.item() == 1
     grad = pooling.max_pool2d_backward(np.full((1, 1, 1, 1), 2.0), x, 3)
     assert grad.sum() == grad[0, 0, 0, 1] == 2.0
+    from_indices = pooling.max_pool2d_backward(np.full((1, 1, 1, 1), 2.0), x, 3, indices=idx)
+    np.testing.assert_array_equal(from_indices, grad)
 
 
 def test_max_pool2d_overlapping_windows_accumulate():
@@ -158,6 +193,8 @@ def test_max_pool2d_window_that_covers_no_input():
     np.testing.assert_array_equal(out, theirs.numpy())
     assert np.all(out == -np.inf) and np.all(idx == -1)
     grad = pooling.max_pool2d_backward(np.ones(out.shape), x, **args)
+    np.testing.assert_array_equal(grad, np.zeros_like(x))
+    grad = pooling.max_pool2d_backward(np.ones(out.shape), x, **args, indices=idx)
     np.testing.assert_array_equal(grad, np.zeros_like(x))
 
 
@@ -205,6 +242,20 @@ def test_avg_pool2d_matches_torch(
     assert_close(pooling.avg_pool2d(x, **args), F.avg_pool2d(torch.from_numpy(x), **args))
     grad, dx = torch_grad(lambda t: F.avg_pool2d(t, **args), x, seed)
     assert_close(pooling.avg_pool2d_backward(grad, x, **args), dx)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize(
+    ("shape", "special"),
+    [((2, 3, 70, 9), False), ((2, 3, 9, 70), False), ((2, 3, 9, 8), True)],
+    ids=["tall", "wide", "inf-and-nan"],
+)
+def test_avg_pool2d_large_planes_and_infinities_match_torch(shape, special, count_include_pad):
+    """Small planes are averaged by matrix products; these take the strided slices instead."""
+    x = images(0, shape, np.float64, special=special)
+    args = dict(kernel_size=3, stride=2, padding=1, count_include_pad=count_include_pad)
+    theirs = F.avg_pool2d(torch.from_numpy(x), **args).numpy()
+    np.testing.assert_allclose(pooling.avg_pool2d(x, **args), theirs, rtol=1e-12, atol=1e-12)
 
 
 def test_avg_pool2d_ceil_mode_divisor_matches_torch():
@@ -324,6 +375,24 @@ BAD_ARGUMENTS = [
     (pooling.global_avg_pool2d, dict(x=np.ones((6, 6))), ValueError, "x"),
     (pooling.max_pool2d, dict(x=X.astype(complex), kernel_size=2), TypeError, "x"),
     (pooling.max_pool2d_backward, dict(grad_out=X, x=X, kernel_size=2), ValueError, "grad_out"),
+    (
+        pooling.max_pool2d_backward,
+        dict(grad_out=G, x=X, kernel_size=2, indices=np.zeros((1, 1, 3, 2), np.int64)),
+        ValueError,
+        "indices",
+    ),
+    (
+        pooling.max_pool2d_backward,
+        dict(grad_out=G, x=X, kernel_size=2, indices=np.zeros(9, np.int64)),
+        ValueError,
+        "indices",
+    ),
+    (
+        pooling.max_pool2d_backward,
+        dict(grad_out=G, x=X, kernel_size=2, indices=np.zeros((1, 1, 3, 3))),
+        TypeError,
+        "indices",
+    ),
     (pooling.avg_pool2d_backward, dict(grad_out=G[0], x=X, kernel_size=2), ValueError, "grad_out"),
     (pooling.global_avg_pool2d_backward, dict(grad_out=G, x=X), ValueError, "grad_out"),
     (pooling.global_max_pool2d_backward, dict(grad_out=G, x=X), ValueError, "grad_out"),
