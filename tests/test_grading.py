@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import runpy
 import signal
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -211,6 +213,7 @@ def test_runner_writes_answers_errors_and_cell_failures(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     cells = [*solution_cells(), "del conv_params\nraise ValueError('boom')", "%time x = 1"]
+    cells.append("vertical_edge_kernel = 'a string'")
     (work / "cells.json").write_text(json.dumps(cells))
     monkeypatch.setattr(runner, "limit_resources", lambda *limits: None)
     monkeypatch.delitem(sys.modules, "otter", raising=False)  # restored afterwards
@@ -225,8 +228,9 @@ def test_runner_writes_answers_errors_and_cell_failures(tmp_path, monkeypatch):
     out = work / "out"
     assert (out / "done").is_file()
     assert json.loads((out / "cells.json").read_text()) == [
-        {"cell": len(cells) - 1, "error": "ValueError: boom"}
+        {"cell": len(cells) - 2, "error": "ValueError: boom"}
     ]
+    assert (out / "q5.1.err").read_text() == "TypeError: expected numbers, got str"
     assert compare.read_answer(out / "q1.1.npy") == 5
     assert (out / "q6.1.err").read_text() == "NameError: conv_params is not defined"
     batch.make_writable(tmp_path)
@@ -466,3 +470,40 @@ def test_grade_command_writes_csv_and_json(tmp_path, capsys, monkeypatch):
     ]
     report = json.loads(out.with_suffix(".json").read_text())
     assert [r["total"] for r in report["submissions"]] == [9.0, 0.0]
+
+
+def test_module_entry_point(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["python -m coursepkg.grading", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module("coursepkg.grading", run_name="__main__")
+    assert exit_.value.code == 0 and "release" in capsys.readouterr().out
+
+
+def test_a_failing_reference_solution_stops_grading(tmp_path):
+    source = _source(tmp_path, *_question("call('f', 1)"))
+    text = source.read_text().replace("return x  # SOLUTION", "raise ValueError  # SOLUTION")
+    source.write_text(text)
+    (tmp_path / "in").mkdir()
+    with pytest.raises(batch.GradingError, match="reference solution fails"):
+        batch.grade_folder(load_exercise(source), tmp_path / "in", isolate=False, progress=False)
+
+
+def test_a_submission_changed_during_grading_stops_grading(tmp_path, monkeypatch):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.ipynb").write_text("{}")
+
+    def tamper(path, *args):
+        path.write_text("changed")
+        return batch.Row(path.name, "", {}, 0.0, 9.0, "ok")
+
+    monkeypatch.setattr(batch, "grade_one", tamper)
+    with pytest.raises(batch.GradingError, match="changed while it was being graded"):
+        batch.grade_folder(load_exercise(SOURCE), folder, isolate=False, progress=False)
+
+
+def test_release_reports_an_otter_failure(tmp_path, monkeypatch):
+    failed = subprocess.CompletedProcess([], 1, "out", "bad notebook")
+    monkeypatch.setattr(release.subprocess, "run", lambda *args, **kwargs: failed)
+    with pytest.raises(RuntimeError, match="(?s)otter assign failed.*bad notebook"):
+        release.release(SOURCE, tmp_path / "s", tmp_path / "b")

@@ -21,7 +21,9 @@ import sys
 import types
 
 
-def limit_resources(cpu_s: int, memory_mb: int, output_mb: int) -> None:
+def limit_resources(cpu_s: int, memory_mb: int, output_mb: int) -> None:  # pragma: no cover
+    # (irreversible, so it runs only in the sandboxed child; tests/test_grading_batch.py checks
+    # its effects: time-outs, MemoryError and the output limit)
     """Cap CPU time, address space and file size; the notebook cannot raise the hard limits.
 
     The CPU hard limit is one second above the soft one, so the kernel first sends SIGXCPU
@@ -112,5 +114,5 @@ def main(grader_dir: str, work_dir: str, cpu_s: int, memory_mb: int, output_mb: 
     os._exit(0)  # do not wait for threads the notebook may have left running
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover - the sandboxed child's entry point
     main(sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6]))
