@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from coursepkg._checks import as_int
@@ -90,8 +91,9 @@ def dead_unit_fraction(
     x (N, ...): the data, run through the model in evaluation mode without gradients, in
     batches of ``batch_size``. A unit is one feature of a Linear layer's output (N, D) or one
     channel of a convolution's output (N, C, H, W); it is *dead* when its output is <= 0 for
-    every example (and every position). A dead ReLU unit outputs 0 and receives gradient 0
-    whatever the input, so gradient descent cannot revive it. Returns
+    every example (and every position). A ReLU unit that is dead on the training data outputs
+    0 and its weights receive gradient 0 on every example, so training leaves them as they are;
+    a leaky ReLU unit that is never positive still passes a small gradient. Returns
     ``{layer name: fraction in [0, 1]}`` for the layers of ``layer_types``.
     """
     x = _check_tensor(x, "x")
@@ -148,13 +150,15 @@ def plot_curves(
     """
     if not isinstance(curves, dict) or not curves:
         raise ValueError("curves must be a non-empty dict {label: sequence of values}")
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    for label, values in curves.items():
-        values = np.asarray(values, dtype=float)
+    lines = {label: np.asarray(values, dtype=float) for label, values in curves.items()}
+    for label, values in lines.items():
         if values.ndim != 1 or len(values) == 0:
             raise ValueError(f"curves[{label!r}] must be a non-empty 1-D sequence of numbers")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for label, values in lines.items():
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers and epochs are counted
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -68,13 +69,14 @@ def deep_mlp(
     depth, width = as_int(depth, "depth"), as_int(width, "width")
     sizes = [as_int(in_features, "in_features")] + [width] * (depth - 1)
     sizes.append(as_int(num_classes, "num_classes"))
-    act_name = _activation_name(activation)
-    layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
-    for k in range(1, depth):
-        layers += [(f"linear{k}", nn.Linear(sizes[k - 1], sizes[k]))]
-        layers += [(f"act{k}", ACTIVATIONS[act_name]())]
-    layers.append(("out", nn.Linear(sizes[-2], sizes[-1])))
-    return _initialised(nn.Sequential(OrderedDict(layers)), init, seed)
+    act_name, generator = _activation_name(activation), _generator(init, seed)
+    with _global_rng_kept(seed):  # constructing a layer draws from the global generator
+        layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
+        for k in range(1, depth):
+            layers += [(f"linear{k}", nn.Linear(sizes[k - 1], sizes[k]))]
+            layers += [(f"act{k}", ACTIVATIONS[act_name]())]
+        layers.append(("out", nn.Linear(sizes[-2], sizes[-1])))
+        return _initialised(nn.Sequential(OrderedDict(layers)), init, generator)
 
 
 def deep_cnn(
@@ -95,15 +97,16 @@ def deep_cnn(
     depth, channels = as_int(depth, "depth"), as_int(channels, "channels")
     in_channels = as_int(in_channels, "in_channels")
     num_classes = as_int(num_classes, "num_classes")
-    act_name = _activation_name(activation)
-    layers: list[tuple[str, nn.Module]] = []
-    for k in range(1, depth + 1):
-        c_in = in_channels if k == 1 else channels
-        layers += [(f"conv{k}", nn.Conv2d(c_in, channels, kernel_size=3, padding=1))]
-        layers += [(f"act{k}", ACTIVATIONS[act_name]())]
-    layers += [("pool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten())]
-    layers.append(("out", nn.Linear(channels, num_classes)))
-    return _initialised(nn.Sequential(OrderedDict(layers)), init, seed)
+    act_name, generator = _activation_name(activation), _generator(init, seed)
+    with _global_rng_kept(seed):
+        layers: list[tuple[str, nn.Module]] = []
+        for k in range(1, depth + 1):
+            c_in = in_channels if k == 1 else channels
+            layers += [(f"conv{k}", nn.Conv2d(c_in, channels, kernel_size=3, padding=1))]
+            layers += [(f"act{k}", ACTIVATIONS[act_name]())]
+        layers += [("pool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten())]
+        layers.append(("out", nn.Linear(channels, num_classes)))
+        return _initialised(nn.Sequential(OrderedDict(layers)), init, generator)
 
 
 def collapse_linear(model: nn.Module) -> nn.Linear:
@@ -141,13 +144,22 @@ def _activation_name(name: str) -> str:
     return name
 
 
-def _initialised(model: nn.Sequential, init: str, seed: int | None) -> nn.Sequential:
-    """Draw the weights of every Linear and Conv2d layer of ``model`` as ``init`` says."""
+def _generator(init: str, seed: int | None) -> torch.Generator | None:
+    """Check ``init`` and ``seed``; a generator seeded with ``seed`` (None: the global one)."""
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
-    if seed is not None:
-        seed = as_int(seed, "seed", minimum=0)
-    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    if seed is None:
+        return None
+    return torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
+
+
+def _global_rng_kept(seed: int | None):
+    """Restore torch's global generator afterwards when a seed is given, else do nothing."""
+    return nullcontext() if seed is None else torch.random.fork_rng(devices=[])
+
+
+def _initialised(model: nn.Sequential, init: str, generator) -> nn.Sequential:
+    """Draw the weights of every Linear and Conv2d layer of ``model`` as ``init`` says."""
     for layer in model.modules():
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
             _init_layer(layer, init, generator)
