@@ -259,8 +259,7 @@ def blur_pool2d(
         raise TypeError(f"x must be a torch tensor (N, C, H, W), got {_describe(x)}")
     stride = _positive_int(stride, "stride")
     kernel = blur_kernel(filter_size, dtype=x.dtype).to(x.device)
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}; got {padding_mode!r}")
+    _check_padding_mode(padding_mode)
     before, after = (filter_size - 1) // 2, filter_size // 2
     if padding_mode == "reflect" and max(before, after) >= min(x.shape[2:]):
         raise ValueError(
@@ -293,8 +292,7 @@ class BlurPool2d(nn.Module):
     def __init__(self, stride: int = 2, filter_size: int = 3, padding_mode: str = "reflect"):
         super().__init__()
         blur_kernel(filter_size)  # check the arguments now, not at the first forward pass
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}; got {padding_mode!r}")
+        _check_padding_mode(padding_mode)
         self.stride = _positive_int(stride, "stride")
         self.filter_size, self.padding_mode = filter_size, padding_mode
 
@@ -302,7 +300,8 @@ class BlurPool2d(nn.Module):
         return blur_pool2d(x, self.stride, self.filter_size, self.padding_mode)
 
     def extra_repr(self) -> str:
-        return f"stride={self.stride}, filter_size={self.filter_size}, padding_mode={self.padding_mode!r}"
+        mode = self.padding_mode
+        return f"stride={self.stride}, filter_size={self.filter_size}, padding_mode={mode!r}"
 
 
 class MaxBlurPool2d(nn.Module):
@@ -324,6 +323,13 @@ def _positive_int(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def _check_padding_mode(padding_mode) -> None:
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(
+            f"padding_mode must be one of {', '.join(PADDING_MODES)}; got {padding_mode!r}"
+        )
 
 
 def _describe(x) -> str:
