@@ -23,7 +23,7 @@ def set_seed(seed: int) -> np.random.Generator:
     """
     seed = as_int(seed, "seed", minimum=0)
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- seeding the legacy generator is the point here
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
 

@@ -17,6 +17,8 @@ from browser_support import needs_chromium
 from course_paths import ROOT, chapter_notebooks
 
 pytestmark = [needs_chromium, pytest.mark.slow]
+# The notebook in the active tab: others stay in the page, hidden, once opened.
+ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # Lab settings for a test: every cell stays in the page (no windowing), no news pop-ups.
 SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
@@ -104,16 +106,20 @@ def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60) -> N
 
 def _open_notebook(page, lab, path: str):
     base, token = lab
-    page.goto(f"{base}/lab/tree/{path}?token={token}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    # a new, empty workspace: no notebook from an earlier test or run is restored beside it
+    workspace = secrets.token_hex(4)
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={token}")
+    page.wait_for_selector(f"{ACTIVE} .jp-Cell", timeout=60_000)
+    page.wait_for_selector(
+        f"{ACTIVE} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+    )
 
 
 def _run_all(page, timeout_ms: int = 180_000) -> None:
     page.click(".lm-MenuBar-item:has-text('Run')")
     page.click(".lm-Menu-item:has-text('Run All Cells')")
     page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+        f"""() => [...document.querySelectorAll("{ACTIVE} .jp-CodeCell .jp-InputPrompt")]
                 .every(p => /\\[\\d+\\]/.test(p.innerText))""",
         timeout=timeout_ms,
     )
@@ -121,7 +127,7 @@ def _run_all(page, timeout_ms: int = 180_000) -> None:
 
 def _error_outputs(page) -> list[str]:
     return page.eval_on_selector_all(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+        f"{ACTIVE} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
         "outs => outs.map(o => o.innerText.slice(0, 500))",
     )
 
@@ -131,4 +137,27 @@ def test_a_chapter_runs_top_to_bottom_in_jupyterlab(page, lab, entry):
     _open_notebook(page, lab, f"{entry}.ipynb")
     _run_all(page)
     assert _error_outputs(page) == []
-    assert page.locator(".jp-RenderedImage img").count() >= 3, "the figures did not appear"
+    figures = page.locator(f"{ACTIVE} .jp-RenderedImage img").count()
+    assert figures >= 3, "the figures did not appear"
+
+
+def test_a_student_answers_an_exercise_and_sees_it_pass(page, lab):
+    _open_notebook(page, lab, "exercises/01_convolution.ipynb")
+    answer = page.locator(f"{ACTIVE} .jp-CodeCell", has_text="def output_size(").first
+    answer.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    # insert_text types no keys, so the editor adds no brackets or indentation of its own
+    page.keyboard.insert_text(
+        "def output_size(n, k, stride=1, padding=0):\n"
+        "    return (n + 2 * padding - k) // stride + 1\n"
+    )
+    # Run everything: the other answers are still stubs, so execution stops at a later cell.
+    page.click(".lm-MenuBar-item:has-text('Run')")
+    page.click(".lm-Menu-item:has-text('Run All Cells')")
+    # the check cell itself, not the set-up cell whose comment mentions it
+    check = page.locator(f"{ACTIVE} .jp-CodeCell").filter(
+        has_text='grader.check("q1")', has_not_text="import otter"
+    )
+    check.locator(".jp-OutputArea-output").first.wait_for(timeout=120_000)
+    output = check.locator(".jp-OutputArea").inner_text()
+    assert "q1 passed" in output, output

@@ -23,12 +23,20 @@ POINTS = {"q1": 1.0, "q2": 2.0, "q3": 1.0, "q4": 3.0, "q5": 1.0, "q6": 1.0}
 ORPHAN_MARKER = "coursepkg-grading-test-orphan"
 
 
-def solution_cells() -> list[str]:
-    return load_exercise(SOURCE).solution_cells
+def source_path(exercise: str) -> Path:
+    return ROOT / "exercises" / "source" / f"{exercise}.ipynb"
 
 
-def stub_cells() -> list[str]:
-    nb = nbformat.read(STUDENT, as_version=4)
+def student_path(exercise: str) -> Path:
+    return ROOT / "exercises" / "student" / f"{exercise}.ipynb"
+
+
+def solution_cells(source: Path = SOURCE) -> list[str]:
+    return load_exercise(source).solution_cells
+
+
+def stub_cells(student: Path = STUDENT) -> list[str]:
+    nb = nbformat.read(student, as_version=4)
     return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
 
@@ -68,9 +76,10 @@ WRONG = {
 }
 
 
-def wrong_cells(name: str) -> list[str]:
-    _, marker, old, new = WRONG[name]
-    cells = solution_cells()
+def wrong_cells(name: str, wrong: dict | None = None, source: Path = SOURCE) -> list[str]:
+    """The reference solution of ``source`` with the one edit ``wrong[name]`` (default: WRONG)."""
+    _, marker, old, new = (WRONG if wrong is None else wrong)[name]
+    cells = solution_cells(source)
     (index,) = [i for i, cell in enumerate(cells) if cell.lstrip().startswith(marker)]
     assert old in cells[index], f"{name}: {old!r} is not in the solution any more"
     cells[index] = cells[index].replace(old, new)
