@@ -1,5 +1,6 @@
 """The static site as a reader meets it: every page in a real browser, offline."""
 
+from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
@@ -87,9 +88,14 @@ def test_launch_and_download_buttons_point_at_the_notebook(page, site_url, entry
 
 @pytest.mark.parametrize("entry", chapter_notebooks())
 def test_exercise_links_resolve(page, site_url, entry):
+    """The chapter links its own exercise notebook (same number), and the download is that file."""
     visit(page, f"{site_url}/{entry}.html")
     hrefs = page.eval_on_selector_all("main a", "as => as.map(a => a.href)")
-    exercises = [h for h in hrefs if h.endswith(".ipynb") and "_downloads" in h]
-    assert exercises, f"{entry} links to no exercise"
-    for href in exercises:
-        assert page.request.get(href).ok, href
+    number = Path(entry).name[:2]
+    (student,) = (ROOT / "exercises" / "student").glob(f"{number}_*.ipynb")
+    links = [h for h in hrefs if "_downloads" in h and h.endswith(f"/{student.name}")]
+    assert links, f"{entry} does not link {student.name}"
+    for href in links:
+        reply = page.request.get(href)
+        assert reply.ok, href
+        assert reply.body() == student.read_bytes(), f"{href} is not {student}"
