@@ -507,3 +507,124 @@ def test_release_reports_an_otter_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(release.subprocess, "run", lambda *args, **kwargs: failed)
     with pytest.raises(RuntimeError, match="(?s)otter assign failed.*bad notebook"):
         release.release(SOURCE, tmp_path / "s", tmp_path / "b")
+
+
+# --- classifiers graded on held-out digits (exercise 04) -----------------------------------------
+
+
+def _digit_labels() -> tuple[np.ndarray, np.ndarray]:
+    """The labels of scikit-learn's digits: (training split, held-out split)."""
+    from sklearn.datasets import load_digits
+
+    target = load_digits().target
+    held_out = np.arange(len(target)) % 4 == 3
+    return target[~held_out], target[held_out]
+
+
+def test_judged_digit_declarations_become_array_inputs(tmp_path):
+    cell = (
+        "judged(call('f', digits('train', 3)), judge='mostly_same_labels')\n"
+        "call('f', digits('held_out'))"
+    )
+    exercise = load_exercise(_source(tmp_path, *_question(cell)))
+    judged_case, plain_case = exercise.cases
+    assert (judged_case.judge, plain_case.judge) == ("mostly_same_labels", "same_values")
+    assert judged_case.describe() == "f(array (3, 8, 8))"
+    assert plain_case.describe() == "f(array (449, 8, 8))"
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images
+    train = judged_case.args[0].materialize()
+    held_out = plain_case.args[0].materialize()
+    assert train.dtype == held_out.dtype == np.float64
+    np.testing.assert_array_equal(train, images[[0, 1, 2]])
+    np.testing.assert_array_equal(held_out, images[3::4])
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("judged(value('x'), judge='same_values')", "judged\\(\\) takes a call"),
+        ("judged(call('f'), judge='nearly')", "unknown judge 'nearly'; known: held_out_accuracy"),
+        ("call('f', digits('test'))", "split must be 'train' or 'held_out', got 'test'"),
+        ("call('f', digits('train', 0))", "count must be a positive int, got 0"),
+        ("call('f', digits('train', 2.5))", "count must be a positive int"),
+        ("call('f', digits('train', True))", "count must be a positive int, got True"),
+    ],
+)
+def test_bad_digit_declarations_are_refused(tmp_path, cell, message):
+    with pytest.raises(SpecError, match=message):
+        load_exercise(_source(tmp_path, *_question(cell)))
+
+
+@pytest.mark.parametrize(
+    ("got", "passed", "reason"),
+    [
+        (np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), True, "ok"),
+        (np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 0.0]), True, "ok"),
+        (np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 0]), False, "8 of 10 labels agree with the refer"),
+        (np.arange(9), False, "expected shape (10,) (one label per image), got (9,)"),
+        (np.eye(10), False, "expected shape (10,)"),
+        (np.arange(10) + 0.5, False, "expected integer labels"),
+        (np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, np.nan]), False, "expected integer labels"),
+        (np.array(["a"] * 10), False, "expected numbers, got <U1 data"),
+    ],
+)
+def test_mostly_same_labels(got, passed, reason):
+    ok, why = compare.mostly_same_labels(got, np.arange(10))
+    assert ok is passed and reason in why
+
+
+def test_held_out_accuracy_uses_the_true_labels_of_the_held_out_digits():
+    _, labels = _digit_labels()
+    assert compare.held_out_accuracy(labels, labels) == (True, "ok")
+    enough = labels.copy()
+    enough[:44] = (enough[:44] + 1) % 10  # 405 of 449 right: 90.2 %
+    assert compare.held_out_accuracy(enough, labels) == (True, "ok")
+    too_few = enough.copy()
+    too_few[44] = (too_few[44] + 1) % 10  # 404 of 449: 89.98 %
+    assert compare.held_out_accuracy(too_few, enough) == (
+        False,
+        "404 of 449 held-out digits right (90.0%), needs 405 (90%); "
+        "the reference solution gets 405",
+    )
+    # The training split's labels in the same order are not the held-out ones.
+    train, _ = _digit_labels()
+    assert not compare.held_out_accuracy(train[: len(labels)], labels)[0]
+    # expected sets the count: the first len(expected) held-out digits.
+    assert compare.held_out_accuracy(labels[:40], labels[:40]) == (True, "ok")
+    assert not compare.held_out_accuracy(labels[:40], labels[:41])[0]
+
+
+@pytest.mark.parametrize(
+    ("got", "reason"),
+    [
+        (np.zeros(448, dtype=int), "expected shape (449,) (one label per image), got (448,)"),
+        (np.full(449, 0.5), "expected integer labels, e.g. from np.argmax"),
+        (np.full(449, np.inf), "expected integer labels, e.g. from np.argmax"),
+        (np.array(["a"] * 449), "expected numbers, got <U1 data"),
+    ],
+)
+def test_held_out_accuracy_refuses_answers_that_are_not_one_label_per_digit(got, reason):
+    _, labels = _digit_labels()
+    assert compare.held_out_accuracy(got, labels) == (False, reason)
+
+
+def test_exercise_four_trains_on_exactly_the_digits_that_are_not_held_out():
+    """The notebook's given loader and digits("train") agree, and hold no held-out image."""
+    (loader,) = [
+        cell
+        for cell in load_exercise(SOURCE.parent / "04_training.ipynb").solution_cells
+        if "def load_training_digits" in cell
+    ]
+    namespace: dict = {"np": np, "print": lambda *args: None}
+    exec(loader, namespace)
+    images, labels = namespace["train_images"], namespace["train_labels"]
+    train_labels, _ = _digit_labels()
+    from coursepkg.grading.spec import digits
+
+    np.testing.assert_array_equal(images, digits("train").materialize())
+    np.testing.assert_array_equal(labels, train_labels)
+    held_out = {image.tobytes() for image in digits("held_out").materialize()}
+    assert len(images) == 1348 and len(held_out) > 400
+    assert not [image for image in images if image.tobytes() in held_out]

@@ -1,9 +1,9 @@
 """Judge a submission's answers against the reference solution's, outside the submission.
 
 A *judge* takes the student's answer and the reference's answer (both NumPy arrays) and returns
-``(passed, reason)``. Judges are self-contained (NumPy only, imported inside) because the release
-step copies their source into the otter tests: the batch grader and otter's checks then judge with
-the very same code.
+``(passed, reason)``. Judges are self-contained (NumPy only, imported inside; scikit-learn too for
+the digits' labels) because the release step copies their source into the otter tests: the batch
+grader and otter's checks then judge with the very same code.
 
 ``read_answer`` is the only way answers come back from a sandbox: it refuses links, special files,
 oversized files, pickles and non-numeric data, so reading an answer cannot run code or hang.
@@ -68,7 +68,62 @@ def vertical_edges(got, expected):
     return True, "ok"
 
 
-JUDGES: dict[str, Callable] = {"same_values": same_values, "vertical_edges": vertical_edges}
+def mostly_same_labels(got, expected):
+    """Pass when ``got`` holds one integer label per example, 90 % or more equal to ``expected``'s.
+
+    For classifiers, which need not agree with the reference solution on every example: a public
+    check that a trained model answers in the right form and fits digits it was trained on.
+    """
+    import numpy as np
+
+    got, expected = np.asarray(got), np.asarray(expected)
+    if got.dtype.kind not in "biuf":
+        return False, f"expected numbers, got {got.dtype} data"
+    if got.shape != expected.shape:
+        return False, f"expected shape {expected.shape} (one label per image), got {got.shape}"
+    if not np.all(np.isfinite(got)) or np.any(got != np.round(got)):
+        return False, "expected integer labels, e.g. from np.argmax"
+    same, needed = int(np.sum(got == expected)), -(-9 * expected.size // 10)  # 90 %, rounded up
+    if same < needed:
+        return False, f"{same} of {expected.size} labels agree with the reference's, needs {needed}"
+    return True, "ok"
+
+
+def held_out_accuracy(got, expected):
+    """Pass when ``got`` labels the held-out digits with an accuracy of 90 % or more.
+
+    ``got`` answers ``digits("held_out", count)``: the first ``len(expected)`` of the images of
+    ``sklearn.datasets.load_digits()`` whose index is 3 modulo 4. Their true labels are looked
+    up here, in the judge's process, so they never reach the submission's. ``expected`` (the
+    reference solution's labels) sets the count and shows what the reference reaches.
+    """
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    got, expected = np.asarray(got), np.asarray(expected)
+    labels = load_digits().target[3::4][: len(expected)]
+    if got.dtype.kind not in "biuf":
+        return False, f"expected numbers, got {got.dtype} data"
+    if got.shape != labels.shape:
+        return False, f"expected shape {labels.shape} (one label per image), got {got.shape}"
+    if not np.all(np.isfinite(got)) or np.any(got != np.round(got)):
+        return False, "expected integer labels, e.g. from np.argmax"
+    right, needed = int(np.sum(got == labels)), -(-9 * labels.size // 10)  # 90 %, rounded up
+    if right < needed:
+        reference = int(np.sum(expected == labels))
+        return False, (
+            f"{right} of {labels.size} held-out digits right ({right / labels.size:.1%}), needs "
+            f"{needed} (90%); the reference solution gets {reference}"
+        )
+    return True, "ok"
+
+
+JUDGES: dict[str, Callable] = {
+    "same_values": same_values,
+    "vertical_edges": vertical_edges,
+    "mostly_same_labels": mostly_same_labels,
+    "held_out_accuracy": held_out_accuracy,
+}
 
 
 class AnswerError(ValueError):

@@ -265,6 +265,42 @@ def array(rows: Any) -> Array:
     return Array(rows if isinstance(rows, tuple) else (rows,))
 
 
+def judged(case: Case, judge: str) -> Case:
+    """Declare: judge the answer to ``case`` (a ``call(...)``) with ``judge``, not ``same_values``.
+
+    ``call`` cannot take the judge as a keyword, which would be passed to the student's function.
+    """
+    from .compare import JUDGES
+
+    if not isinstance(case, Case) or case.kind != "call":
+        raise ValueError("judged() takes a call(...) and the name of a judge")
+    if judge not in JUDGES:
+        raise ValueError(f"unknown judge {judge!r}; known: {', '.join(sorted(JUDGES))}")
+    return Case(**{**case.__dict__, "judge": judge})
+
+
+def digits(split: str, count: int | None = None) -> Array:
+    """Declare the first ``count`` (default: all) of scikit-learn's 8 x 8 digits of one split.
+
+    The images are ``sklearn.datasets.load_digits().images`` (float grey levels 0 to 16), shape
+    (count, 8, 8). ``"held_out"`` is every fourth image (index 3, 7, 11, ...: 449 in all),
+    ``"train"`` the other 1348. Only the images become an input; the judge
+    ``held_out_accuracy`` looks the labels up itself, outside the submission's process.
+    """
+    from sklearn.datasets import load_digits
+
+    if split not in ("train", "held_out"):
+        raise ValueError(f"digits() split must be 'train' or 'held_out', got {split!r}")
+    if count is not None and (
+        isinstance(count, bool) or not (isinstance(count, int) and count > 0)
+    ):
+        raise ValueError(f"digits() count must be a positive int, got {count!r}")
+    images = load_digits().images
+    held_out = np.arange(len(images)) % 4 == 3
+    chosen = images[held_out if split == "held_out" else ~held_out][:count]
+    return Array(_tuples(chosen.tolist()))
+
+
 _ARITHMETIC = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -272,7 +308,14 @@ _ARITHMETIC = {
     ast.FloorDiv: operator.floordiv,
     ast.Pow: operator.pow,
 }
-_VOCABULARY = {"call": call, "value": value, "normal": normal, "array": array}
+_VOCABULARY = {
+    "call": call,
+    "value": value,
+    "normal": normal,
+    "array": array,
+    "judged": judged,
+    "digits": digits,
+}
 
 
 def _inputs(values) -> tuple:
@@ -281,6 +324,10 @@ def _inputs(values) -> tuple:
 
 def _with_id(case: Case, case_id: str) -> Case:
     return Case(**{**case.__dict__, "id": case_id})
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def _lists(value: Any) -> Any:
