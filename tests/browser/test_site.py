@@ -52,18 +52,21 @@ def test_sidebar_reaches_every_chapter(page, site_url):
     assert set(toc_entries()[1:]) <= reached
 
 
+def _follow(page, site_url: str, selector: str) -> list[str]:
+    """Click ``selector`` on every page until a page has none; return the pages visited."""
+    visited = [_local_path(site_url, page.url, page.url)]
+    while page.locator(selector).count():
+        with page.expect_navigation(wait_until="load"):  # read the next page, not this one
+            page.click(selector)
+        visited.append(_local_path(site_url, page.url, page.url))
+    return visited
+
+
 def test_next_and_previous_links_chain_through_the_book(page, site_url):
-    forward = [toc_entries()[0]]
-    visit(page, f"{site_url}/{forward[0]}.html")
-    while page.locator("a.right-next").count():
-        page.click("a.right-next")
-        forward.append(_local_path(site_url, page.url, page.url))
+    visit(page, f"{site_url}/{toc_entries()[0]}.html")
+    forward = _follow(page, site_url, "a.right-next")
     assert forward == toc_entries()
-    backward = [forward[-1]]
-    while page.locator("a.left-prev").count():
-        page.click("a.left-prev")
-        backward.append(_local_path(site_url, page.url, page.url))
-    assert backward == forward[::-1]
+    assert _follow(page, site_url, "a.left-prev") == forward[::-1]
 
 
 @pytest.mark.parametrize(("term", "expected"), SEARCHES.items())
