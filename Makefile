@@ -20,7 +20,7 @@ help:
 	@echo "make exercises  generate student notebooks and autograder zips"
 	@echo "make grade EXERCISE=01_convolution SUBMISSIONS=dir [OUT=grades.csv]"
 	@echo "make bench      run the speed benchmarks"
-	@echo "make screenshots  full-page screenshot of every page into _build/screenshots"
+	@echo "make screenshots  screenshot every page into _build/screenshots (and the README's)"
 	@echo "make clean      remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -49,10 +49,11 @@ test: lint
 # Outputs get into the repository only this way: a fresh kernel, top to bottom, one at a time.
 execute: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
-		echo "executing $$nb"; \
+		echo "executing $$nb"; start=$$(date +%s); \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.kernel_name=python3 --NotebookClient.record_timing=False \
 			--ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+		echo "$$nb ran in $$(( $$(date +%s) - start )) s"; \
 	done
 
 exercises: $(STAMP)
@@ -66,7 +67,9 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_site.py -k loads_cleanly
-	@echo "Screenshots are in $(CURDIR)/_build/screenshots/"
+	mkdir -p book/images
+	cp _build/screenshots/book__01_convolution__first_screen.png book/images/site.png
+	@echo "Screenshots are in $(CURDIR)/_build/screenshots/; book/images/site.png (README) updated"
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt.new

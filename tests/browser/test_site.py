@@ -10,7 +10,13 @@ from course_paths import ROOT, chapter_notebooks, toc_entries
 pytestmark = [needs_chromium, pytest.mark.slow]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 # Search terms and the page that must come up for each (add one per chapter as it lands).
-SEARCHES = {"cross-correlation": "book/01_convolution", "im2col": "book/01_convolution"}
+SEARCHES = {
+    "cross-correlation": "book/01_convolution",
+    "im2col": "book/01_convolution",
+    "invariance": "book/02_pooling",
+    "GELU": "book/03_activations",
+    "confusion": "book/04_training_a_cnn",
+}
 
 
 @pytest.mark.parametrize("entry", toc_entries())
@@ -28,7 +34,9 @@ def test_page_loads_cleanly_offline(page, site_url, entry):
     assert "Traceback (most recent call last)" not in text
     assert "$$" not in text, "raw LaTeX left on the page"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{entry.replace('/', '__')}.png", full_page=True)
+    name = entry.replace("/", "__")
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}__first_screen.png")  # what a reader sees first
 
 
 @pytest.mark.parametrize("entry", toc_entries())
