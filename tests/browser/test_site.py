@@ -110,3 +110,38 @@ def test_exercise_links_resolve(page, site_url, entry):
         reply = page.request.get(href)
         assert reply.ok, href
         assert reply.body() == student.read_bytes(), f"{href} is not {student}"
+
+
+# Alpha of the four corners of an <img>, drawn on a canvas (the images are same-origin).
+_CORNER_ALPHAS = """img => {
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(img, 0, 0);
+    const w = img.naturalWidth - 1, h = img.naturalHeight - 1;
+    const alpha = ([x, y]) => context.getImageData(x, y, 1, 1).data[3];
+    return [[0, 0], [w, 0], [0, h], [w, h]].map(alpha);
+}"""
+
+
+@pytest.mark.parametrize("entry", chapter_notebooks())
+def test_figures_stay_readable_in_the_dark_theme(browser, site_url, entry):
+    """A reader whose system is in dark mode gets the dark theme; every figure keeps an opaque
+    background, so dark axes and labels are not drawn on the dark page."""
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        visit(page, f"{site_url}/{entry}.html")
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        figures = page.locator("main .cell_output img")
+        assert figures.count() >= 3
+        for index in range(figures.count()):
+            figure = figures.nth(index)
+            figure.scroll_into_view_if_needed()
+            figure.evaluate("img => img.decode()")
+            alphas = figure.evaluate(_CORNER_ALPHAS)
+            assert alphas == [255] * 4, f"figure {index} of {entry} is transparent: {alphas}"
+        page.screenshot(path=SCREENSHOTS / f"{entry.replace('/', '__')}__dark.png")
+    finally:
+        context.close()
