@@ -49,3 +49,18 @@ def test_notebook_has_check_cells(path):
     nb = nbformat.read(path, as_version=4)
     asserts = sum(cell.source.count("assert ") for cell in nb.cells if cell.cell_type == "code")
     assert asserts >= 5
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_has_prose_beside_it(path):
+    """A figure is introduced or followed by text that says what to look at: a markdown cell
+    directly before or after the cell that draws it."""
+    cells = nbformat.read(path, as_version=4).cells
+    for index, cell in enumerate(cells):
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if not images:
+            continue
+        neighbours = cells[max(index - 1, 0) : index] + cells[index + 1 : index + 2]
+        assert any(n.cell_type == "markdown" and n.source.strip() for n in neighbours), (
+            f"the figure of cell {index} has no text beside it:\n{cell.source[:200]}"
+        )
