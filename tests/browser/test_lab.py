@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from browser_support import needs_chromium
 from course_paths import ROOT, chapter_notebooks
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 # The notebook in the active tab: others stay in the page, hidden, once opened.
@@ -115,14 +116,48 @@ def _open_notebook(page, lab, path: str):
     )
 
 
+_PROMPTS = f"[...document.querySelectorAll('{ACTIVE} .jp-CodeCell .jp-InputPrompt')]"
+
+
+def _start_run_all(page) -> None:
+    """Click Run All Cells in the menu and wait until the first cell is queued or has run.
+
+    On a cold start (a fresh environment, the kernel still loading) the first click can be lost:
+    no cell is ever queued. A reader would click it again, and so does this, once.
+    """
+    started = f"() => {_PROMPTS}.some(p => /\\[(\\*|\\d+)\\]/.test(p.innerText))"
+    for attempt in (1, 2):
+        _menu(page, "Run", "Run All Cells")
+        try:
+            page.wait_for_function(started, timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
+def _menu(page, menu: str, item: str) -> None:
+    page.click(f".lm-MenuBar-item:has-text('{menu}')")
+    page.click(f".lm-Menu-item:has-text('{item}')")
+
+
 def _run_all(page, timeout_ms: int = 180_000) -> None:
-    page.click(".lm-MenuBar-item:has-text('Run')")
-    page.click(".lm-Menu-item:has-text('Run All Cells')")
-    page.wait_for_function(
-        f"""() => [...document.querySelectorAll("{ACTIVE} .jp-CodeCell .jp-InputPrompt")]
-                .every(p => /\\[\\d+\\]/.test(p.innerText))""",
-        timeout=timeout_ms,
-    )
+    """Clear the stored outputs, run every cell through the UI, and wait until each code cell
+    has a new execution count (so nothing left over from the committed notebook can pass)."""
+    _menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function(f"() => {_PROMPTS}.every(p => !/\\d/.test(p.innerText))")
+    assert page.locator(f"{ACTIVE} .jp-RenderedImage img").count() == 0
+    _start_run_all(page)
+    try:
+        page.wait_for_function(
+            f"() => {_PROMPTS}.every(p => /\\[\\d+\\]/.test(p.innerText))", timeout=timeout_ms
+        )
+    except PlaywrightTimeout:
+        page.screenshot(path=ROOT / "_build" / "lab-run-all-timeout.png", full_page=True)
+        prompts = page.eval_on_selector_all(
+            f"{ACTIVE} .jp-CodeCell .jp-InputPrompt", "ps => ps.map(p => p.innerText)"
+        )
+        raise AssertionError(f"not every cell ran: {prompts}") from None
 
 
 def _error_outputs(page) -> list[str]:
@@ -152,8 +187,7 @@ def test_a_student_answers_an_exercise_and_sees_it_pass(page, lab):
         "    return (n + 2 * padding - k) // stride + 1\n"
     )
     # Run everything: the other answers are still stubs, so execution stops at a later cell.
-    page.click(".lm-MenuBar-item:has-text('Run')")
-    page.click(".lm-Menu-item:has-text('Run All Cells')")
+    _start_run_all(page)
     # the check cell itself, not the set-up cell whose comment mentions it
     check = page.locator(f"{ACTIVE} .jp-CodeCell").filter(
         has_text='grader.check("q1")', has_not_text="import otter"
