@@ -15,43 +15,39 @@ import zipfile
 import nbclient
 import nbformat
 import pytest
-from grading.submissions import SOURCE, STUDENT, wrong_cells
+from course_paths import ROOT
+from grading.submissions import SOURCE, STUDENT, source_path, student_path, wrong_cells
 
 from coursepkg.grading import release
 from coursepkg.grading.spec import load_exercise
 
 pytestmark = pytest.mark.slow
 STUDENT_DIR = STUDENT.parent
+EXERCISES = sorted(p.stem for p in (ROOT / "exercises" / "source").glob("*.ipynb"))
 
 
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    """(student notebook path, autograder zip path) of a release made now."""
-    out = tmp_path_factory.mktemp("release")
-    return release.release(SOURCE, out / "student", out / "build")
-
-
-@pytest.fixture(scope="module")
-def student_text():
-    return "\n".join(p.read_text() for p in sorted(STUDENT_DIR.iterdir()))
+@pytest.fixture(scope="module", params=EXERCISES)
+def fresh(request, tmp_path_factory):
+    """(exercise, student notebook path, autograder zip path) of a release made now."""
+    out = tmp_path_factory.mktemp(request.param)
+    return request.param, *release.release(source_path(request.param), out / "s", out / "b")
 
 
 def test_committed_student_notebooks_are_a_fresh_release(fresh):
-    notebook, _ = fresh
-    assert STUDENT.read_bytes() == notebook.read_bytes(), "run make exercises and commit"
-    assert sorted(p.name for p in STUDENT_DIR.iterdir()) == [
-        f"{p.stem}.ipynb" for p in sorted(SOURCE.parent.glob("*.ipynb"))
-    ]
+    name, notebook, _ = fresh
+    assert student_path(name).read_bytes() == notebook.read_bytes(), "run make exercises"
 
 
-def test_student_folder_holds_notebooks_only():
+def test_student_folder_holds_a_notebook_per_source_and_nothing_else():
     files = [p for p in STUDENT_DIR.rglob("*") if p.is_file()]
-    assert files and all(p.suffix == ".ipynb" for p in files)
+    assert sorted(p.name for p in files) == [f"{name}.ipynb" for name in EXERCISES]
     assert not [p for p in STUDENT_DIR.rglob("*") if p.is_dir()]
 
 
-def test_no_solution_line_reaches_students(student_text):
-    source = nbformat.read(SOURCE, as_version=4)
+@pytest.mark.parametrize("name", EXERCISES)
+def test_no_solution_line_reaches_students(name):
+    source = nbformat.read(source_path(name), as_version=4)
+    student_text = student_path(name).read_text()
     solution, prose = [], []
     for cell in source.cells:
         inside = False
@@ -68,8 +64,10 @@ def test_no_solution_line_reaches_students(student_text):
     assert leaked == []
 
 
-def test_no_hidden_test_or_hidden_answer_reaches_students(student_text):
-    exercise = load_exercise(SOURCE)
+@pytest.mark.parametrize("name", EXERCISES)
+def test_no_hidden_test_or_hidden_answer_reaches_students(name):
+    exercise = load_exercise(source_path(name))
+    student_text = student_path(name).read_text()
     expected = release.compute_reference(exercise)
     hidden = [case for case in exercise.cases if case.hidden]
     assert len(hidden) >= 15
@@ -83,14 +81,16 @@ def test_no_hidden_test_or_hidden_answer_reaches_students(student_text):
 
 
 def test_autograder_zip_holds_public_and_hidden_tests(fresh):
-    _, archive = fresh
+    name, _, archive = fresh
+    exercise = load_exercise(source_path(name))
     with zipfile.ZipFile(archive) as zipped:
-        names = zipped.namelist()
-        q2 = zipped.read("tests/q2.py").decode()
+        names = set(zipped.namelist())
         assert {info.date_time for info in zipped.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-    assert {f"tests/q{i}.py" for i in range(1, 7)} <= set(names)
-    assert "hidden=True" in q2 and "hidden=False" in q2
-    assert len(re.findall(r"^def test_q2_\d+\(", q2, flags=re.MULTILINE)) == 2
+        for question in exercise.questions:
+            text = zipped.read(f"tests/{question.name}.py").decode()
+            cases = [c for c in exercise.cases if c.question == question.name]
+            assert "hidden=False" in text
+            assert ("hidden=True" in text) == any(c.hidden for c in cases), question.name
     assert not [n for n in names if n.endswith(".pyc")]
 
 
@@ -106,9 +106,9 @@ def _filled(wrong: str) -> nbformat.NotebookNode:
     return nb
 
 
-def test_student_check_and_autograder_zip_judge_like_the_batch_grader(fresh, tmp_path):
+def test_student_check_and_autograder_zip_judge_like_the_batch_grader(tmp_path):
     """grader.check works offline in the student notebook, and otter's zip grades the same way."""
-    _, archive = fresh
+    _, archive = release.release(SOURCE, tmp_path / "student", tmp_path / "build")
     nb = _filled("q1_stride_ignored")  # public q1 tests pass; a hidden one fails
     nbformat.write(nb, tmp_path / STUDENT.name)  # grader.check reads its tests from this file
     nbclient.NotebookClient(
