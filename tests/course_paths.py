@@ -16,3 +16,8 @@ def toc_entries() -> list[str]:
 def chapter_notebooks() -> list[str]:
     """The pages of the book that are notebooks."""
     return [entry for entry in toc_entries() if (ROOT / f"{entry}.ipynb").exists()]
+
+
+def exercise_sets() -> list[str]:
+    """Names of the exercise sets ("01_convolution", ...), one per source notebook."""
+    return sorted(p.stem for p in (ROOT / "exercises" / "source").glob("*.ipynb"))

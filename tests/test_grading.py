@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from course_paths import exercise_sets
 from grading.submissions import SOURCE, STUDENT, notebook_text, solution_cells
 
 from coursepkg.grading import batch, cli, compare, release, runner, sandbox
@@ -385,8 +386,9 @@ def test_repack_makes_zips_reproducible(tmp_path):
     assert zipfile.ZipFile(tmp_path / "fixed_a.zip").namelist() == ["a.txt", "z.txt"]
 
 
-def test_otter_test_is_self_contained_and_passes_on_the_reference():
-    exercise = load_exercise(SOURCE)
+@pytest.mark.parametrize("name", exercise_sets())
+def test_otter_test_is_self_contained_and_passes_on_the_reference(name):
+    exercise = load_exercise(SOURCE.parent / f"{name}.ipynb")
     expected = release.compute_reference(exercise)
     namespace: dict = {}
     for cell in exercise.solution_cells[1:]:  # all but the otter cell

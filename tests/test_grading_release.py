@@ -15,7 +15,7 @@ import zipfile
 import nbclient
 import nbformat
 import pytest
-from course_paths import ROOT
+from course_paths import exercise_sets
 from grading.submissions import SOURCE, STUDENT, source_path, student_path, wrong_cells
 
 from coursepkg.grading import release
@@ -23,7 +23,7 @@ from coursepkg.grading.spec import load_exercise
 
 pytestmark = pytest.mark.slow
 STUDENT_DIR = STUDENT.parent
-EXERCISES = sorted(p.stem for p in (ROOT / "exercises" / "source").glob("*.ipynb"))
+EXERCISES = exercise_sets()
 
 
 @pytest.fixture(scope="module", params=EXERCISES)

@@ -3,7 +3,8 @@
 A *judge* takes the student's answer and the reference's answer (both NumPy arrays) and returns
 ``(passed, reason)``. Judges are self-contained (NumPy only, imported inside; scikit-learn too for
 the digits' labels) because the release step copies their source into the otter tests: the batch
-grader and otter's checks then judge with the very same code.
+grader and otter's checks then judge with the very same code. A judge may call the functions in
+``HELPERS`` (self-contained too): the release copies each one it names along with it.
 
 ``read_answer`` is the only way answers come back from a sandbox: it refuses links, special files,
 oversized files, pickles and non-numeric data, so reading an answer cannot run code or hang.
@@ -68,6 +69,20 @@ def vertical_edges(got, expected):
     return True, "ok"
 
 
+def label_problem(got, shape):
+    """Why ``got`` is not one integer label per example for ``shape`` labels; None if it is."""
+    import numpy as np
+
+    got = np.asarray(got)
+    if got.dtype.kind not in "biuf":
+        return f"expected numbers, got {got.dtype} data"
+    if got.shape != shape:
+        return f"expected shape {shape} (one label per image), got {got.shape}"
+    if not np.all(np.isfinite(got)) or np.any(got != np.round(got)):
+        return "expected integer labels, e.g. from np.argmax"
+    return None
+
+
 def mostly_same_labels(got, expected):
     """Pass when ``got`` holds one integer label per example, 90 % or more equal to ``expected``'s.
 
@@ -77,12 +92,9 @@ def mostly_same_labels(got, expected):
     import numpy as np
 
     got, expected = np.asarray(got), np.asarray(expected)
-    if got.dtype.kind not in "biuf":
-        return False, f"expected numbers, got {got.dtype} data"
-    if got.shape != expected.shape:
-        return False, f"expected shape {expected.shape} (one label per image), got {got.shape}"
-    if not np.all(np.isfinite(got)) or np.any(got != np.round(got)):
-        return False, "expected integer labels, e.g. from np.argmax"
+    problem = label_problem(got, expected.shape)
+    if problem:
+        return False, problem
     same, needed = int(np.sum(got == expected)), -(-9 * expected.size // 10)  # 90 %, rounded up
     if same < needed:
         return False, f"{same} of {expected.size} labels agree with the reference's, needs {needed}"
@@ -102,12 +114,9 @@ def held_out_accuracy(got, expected):
 
     got, expected = np.asarray(got), np.asarray(expected)
     labels = load_digits().target[3::4][: len(expected)]
-    if got.dtype.kind not in "biuf":
-        return False, f"expected numbers, got {got.dtype} data"
-    if got.shape != labels.shape:
-        return False, f"expected shape {labels.shape} (one label per image), got {got.shape}"
-    if not np.all(np.isfinite(got)) or np.any(got != np.round(got)):
-        return False, "expected integer labels, e.g. from np.argmax"
+    problem = label_problem(got, labels.shape)
+    if problem:
+        return False, problem
     right, needed = int(np.sum(got == labels)), -(-9 * labels.size // 10)  # 90 %, rounded up
     if right < needed:
         reference = int(np.sum(expected == labels))
@@ -118,6 +127,7 @@ def held_out_accuracy(got, expected):
     return True, "ok"
 
 
+HELPERS: dict[str, Callable] = {"label_problem": label_problem}
 JUDGES: dict[str, Callable] = {
     "same_values": same_values,
     "vertical_edges": vertical_edges,

@@ -80,6 +80,10 @@ def expand(exercise: Exercise, expected: dict[str, np.ndarray]) -> nbformat.Note
     return nb
 
 
+def _calls(functions, name: str) -> bool:
+    return any(name in function.__code__.co_names for function in functions)
+
+
 def otter_test(cases: list[Case], expected: dict[str, np.ndarray]) -> str:
     """An otter exception-based test checking ``cases`` (one declaration cell) with the judges.
 
@@ -87,10 +91,11 @@ def otter_test(cases: list[Case], expected: dict[str, np.ndarray]) -> str:
     inputs, calls, and asserts each judge's verdict.
     """
     names = sorted({case.name for case in cases})
-    judges = sorted({case.judge for case in cases})
+    judges = [compare.JUDGES[name] for name in sorted({case.judge for case in cases})]
+    helpers = [f for name, f in sorted(compare.HELPERS.items()) if _calls(judges, name)]
     body = ["import numpy as np", ""]
-    for name in judges:
-        body += [*inspect.getsource(compare.JUDGES[name]).splitlines(), ""]
+    for function in helpers + judges:
+        body += [*inspect.getsource(function).splitlines(), ""]
     for case in cases:
         if case.kind == "call":
             args = [_code(a) for a in case.args] + [f"{k}={_code(v)}" for k, v in case.kwargs]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +276,7 @@ def judged(case: Case, judge: str) -> Case:
         raise ValueError("judged() takes a call(...) and the name of a judge")
     if judge not in JUDGES:
         raise ValueError(f"unknown judge {judge!r}; known: {', '.join(sorted(JUDGES))}")
-    return Case(**{**case.__dict__, "judge": judge})
+    return replace(case, judge=judge)
 
 
 def digits(split: str, count: int | None = None) -> Array:
@@ -323,7 +323,7 @@ def _inputs(values) -> tuple:
 
 
 def _with_id(case: Case, case_id: str) -> Case:
-    return Case(**{**case.__dict__, "id": case_id})
+    return replace(case, id=case_id)
 
 
 def _tuples(value: Any) -> Any:

@@ -16,12 +16,6 @@ from course_paths import ROOT
 
 from coursepkg.grading.spec import load_exercise
 
-SOURCE = ROOT / "exercises" / "source" / "01_convolution.ipynb"
-STUDENT = ROOT / "exercises" / "student" / "01_convolution.ipynb"
-FULL_MARKS = 9.0
-POINTS = {"q1": 1.0, "q2": 2.0, "q3": 1.0, "q4": 3.0, "q5": 1.0, "q6": 1.0}
-ORPHAN_MARKER = "coursepkg-grading-test-orphan"
-
 
 def source_path(exercise: str) -> Path:
     return ROOT / "exercises" / "source" / f"{exercise}.ipynb"
@@ -29,6 +23,13 @@ def source_path(exercise: str) -> Path:
 
 def student_path(exercise: str) -> Path:
     return ROOT / "exercises" / "student" / f"{exercise}.ipynb"
+
+
+# The hostile batch and the grader's unit tests use Chapter 1's set.
+SOURCE, STUDENT = source_path("01_convolution"), student_path("01_convolution")
+FULL_MARKS = 9.0
+POINTS = {"q1": 1.0, "q2": 2.0, "q3": 1.0, "q4": 3.0, "q5": 1.0, "q6": 1.0}
+ORPHAN_MARKER = "coursepkg-grading-test-orphan"
 
 
 def solution_cells(source: Path = SOURCE) -> list[str]:
