@@ -154,9 +154,7 @@ def _run_all(page, timeout_ms: int = 180_000) -> None:
         )
     except PlaywrightTimeout:
         page.screenshot(path=ROOT / "_build" / "lab-run-all-timeout.png", full_page=True)
-        prompts = page.eval_on_selector_all(
-            f"{ACTIVE} .jp-CodeCell .jp-InputPrompt", "ps => ps.map(p => p.innerText)"
-        )
+        prompts = page.evaluate(f"{_PROMPTS}.map(p => p.innerText)")
         raise AssertionError(f"not every cell ran: {prompts}") from None
 
 
