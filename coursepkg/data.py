@@ -25,14 +25,18 @@ from coursepkg._checks import as_int, as_pair
 
 __all__ = [
     "PHOTOS",
+    "SHAPES",
     "DigitsSplit",
+    "ShapesData",
     "ImageFolderDataset",
     "integer_image",
     "load_digits_split",
     "load_image_folder",
     "load_mnist",
     "load_photo",
+    "make_shapes",
     "read_idx",
+    "shape_mask",
     "stripes",
 ]
 
@@ -114,6 +118,120 @@ def stripes(size: int = 32, period: int = 8, orientation: str = "vertical") -> n
     profile = (np.arange(size) % period >= period // 2).astype(np.float64)
     image = np.tile(profile, (size, 1))
     return image if orientation == "vertical" else image.T.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic shapes: one object of a known class, position and outline per image
+# ---------------------------------------------------------------------------------------------
+
+#: Classes drawn by :func:`make_shapes`; a label is an index into this tuple.
+SHAPES: tuple[str, ...] = ("square", "disc", "triangle", "cross")
+
+
+class ShapesData(NamedTuple):
+    """Images of :func:`make_shapes` with where their object is.
+
+    images (N, 1, H, W) float32 in [0, 1]; labels (N,) int64, indices into :data:`SHAPES`;
+    masks (N, H, W) bool, True on the object's pixels; boxes (N, 4) int64
+    ``(top, left, bottom, right)``, bottom and right exclusive, the smallest box around the mask.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+    boxes: np.ndarray
+
+
+def shape_mask(kind: str, side: int) -> np.ndarray:
+    """The pixels of one shape drawn in a ``side x side`` square, as a bool array (side, side).
+
+    kind: one of :data:`SHAPES`. "square" fills the square, "disc" the inscribed circle, the
+    "triangle" points up with its base on the bottom row, the "cross" is a plus sign whose bars
+    are a third of the side thick. Each touches all four sides of the square.
+    """
+    if kind not in SHAPES:
+        raise ValueError(f"kind must be one of {', '.join(SHAPES)}; got {kind!r}")
+    side = as_int(side, "side", minimum=3)
+    centre = np.arange(side) + 0.5  # pixel centres, in pixels from the top-left corner
+    r, c = np.meshgrid(centre, centre, indexing="ij")
+    half = side / 2
+    if kind == "square":
+        return np.ones((side, side), dtype=bool)
+    if kind == "disc":
+        return (r - half) ** 2 + (c - half) ** 2 <= half**2
+    if kind == "triangle":  # half-width grows from half a pixel at the top to half at the base
+        return np.abs(c - half) <= 0.5 + (half - 0.5) * (r - 0.5) / max(side - 1, 1)
+    bar = max(side // 3, 1)  # cross: a vertical and a horizontal bar through the centre
+    lo = (side - bar) // 2
+    band = (np.arange(side) >= lo) & (np.arange(side) < lo + bar)
+    return band[:, None] | band[None, :]
+
+
+def make_shapes(
+    n: int,
+    size: int = 32,
+    sizes=(8, 14),
+    noise: float = 0.08,
+    clutter: int = 3,
+    classes=SHAPES,
+    seed: int = 0,
+) -> ShapesData:
+    """``n`` grey images, each holding one shape of a known class on a noisy, cluttered background.
+
+    size: height and width of the images (at least 8). sizes: ``(smallest, largest)`` side of
+    the square each shape is drawn in, drawn uniformly; it must fit in the image. noise: the
+    standard deviation of the Gaussian noise added to every pixel. clutter: how many thin
+    random line segments, dimmer than the shapes, are drawn on the background before the shape.
+    classes: the shape names to use (a subset of :data:`SHAPES`, in any order); labels index
+    this sequence. Classes are balanced: each appears ``n // K`` or ``n // K + 1`` times, in a
+    shuffled order. The shape is opaque, so it hides any clutter below it, and the same
+    ``seed`` gives the same images. Returns a :class:`ShapesData`; images (n, 1, size, size).
+    """
+    n = as_int(n, "n")
+    size = as_int(size, "size", minimum=8)
+    smallest, largest = as_pair(sizes, "sizes", minimum=3)
+    if smallest > largest or largest > size:
+        raise ValueError(
+            f"sizes must be (smallest, largest) with 3 <= smallest <= largest <= size "
+            f"({size}), got {sizes!r}"
+        )
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
+        raise ValueError(f"noise must be a number in [0, 1), got {noise!r}")
+    clutter = as_int(clutter, "clutter", minimum=0)
+    classes = tuple(classes) if not isinstance(classes, str) else (classes,)
+    if not classes or len(set(classes)) != len(classes) or not set(classes) <= set(SHAPES):
+        raise ValueError(f"classes must be distinct names from {SHAPES}, got {classes!r}")
+    rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
+    labels = rng.permutation(np.arange(n) % len(classes)).astype(np.int64)
+    images = np.empty((n, 1, size, size), dtype=np.float32)
+    masks = np.zeros((n, size, size), dtype=bool)
+    boxes = np.empty((n, 4), dtype=np.int64)
+    for i, label in enumerate(labels):
+        side = int(rng.integers(smallest, largest + 1))
+        top, left = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+        masks[i, top : top + side, left : left + side] = shape_mask(classes[label], side)
+        background = _cluttered_background(size, clutter, rng)
+        image = np.where(masks[i], rng.uniform(0.75, 1.0), background)
+        image += noise * rng.standard_normal((size, size))
+        images[i, 0] = np.clip(image, 0.0, 1.0)
+        rows, cols = np.flatnonzero(masks[i].any(1)), np.flatnonzero(masks[i].any(0))
+        boxes[i] = rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
+    return ShapesData(images, labels, masks, boxes)
+
+
+def _cluttered_background(size: int, clutter: int, rng: np.random.Generator) -> np.ndarray:
+    """A dim, smoothly varying background (size, size) with ``clutter`` thin line segments."""
+    ramp = np.linspace(-1.0, 1.0, size)
+    slope_r, slope_c = rng.uniform(-0.08, 0.08, size=2)
+    background = 0.2 + slope_r * ramp[:, None] + slope_c * ramp[None, :]
+    for _ in range(clutter):
+        start = rng.uniform(0, size, size=2)
+        angle, length = rng.uniform(0, np.pi), rng.uniform(4, size / 2)
+        steps = np.linspace(0, length, int(2 * length) + 1)
+        r = np.clip(start[0] + steps * np.sin(angle), 0, size - 1).astype(int)
+        c = np.clip(start[1] + steps * np.cos(angle), 0, size - 1).astype(int)
+        background[r, c] = rng.uniform(0.4, 0.6)
+    return background
 
 
 # =============================================================================================
