@@ -283,8 +283,8 @@ def activation_maximisation(
     shape: (C, H, W) of the image. Without ``layer`` the unit is the class score ``target``:
     its logit, or its log-probability when ``log_softmax`` (which also pushes the other classes
     down); with ``layer``, it is the mean of channel ``target`` of that layer's output.
-    Starting from small noise drawn with ``seed``, Adam (learning rate ``lr``) climbs the
-    objective ``unit - l2 * mean(x^2) - tv * total variation`` for ``steps`` steps. The two
+    Starting from small noise drawn with ``seed`` (clipped to ``bounds``), Adam (learning rate
+    ``lr``) climbs ``unit - l2 * mean(x^2) - tv * total variation`` for ``steps`` steps. The two
     regularisers keep the image small and smooth; without them the ascent finds high-frequency
     patterns that no natural image contains. bounds: ``(low, high)``, the pixel range the image
     is clipped to after every step (that of the training images), or None. Returns an
@@ -355,7 +355,8 @@ def invert_features(
 
 def _ascend(model, start, unit, layer, steps, lr, l2, tv, bounds) -> Optimised:
     """Adam ascent of ``unit(image, seen) - penalties`` from ``start``; see the callers."""
-    image = start.clone().requires_grad_(True)
+    image = start.clone() if bounds is None else start.clamp(*bounds)
+    image.requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr)
     history = []
     with _inspecting(model), capture(model, [] if layer is None else layer) as seen:
