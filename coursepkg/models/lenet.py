@@ -59,7 +59,8 @@ class LeNet5(nn.Module):
         in_channels = as_int(in_channels, "in_channels")
         height, width = as_pair(image_size, "image_size", minimum=32)
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+            names = ", ".join(ACTIVATIONS)
+            raise ValueError(f"activation must be one of {names}; got {activation!r}")
         if pool not in ("avg", "max"):
             raise ValueError(f"pool must be 'avg' or 'max', got {pool!r}")
         act, subsample = ACTIVATIONS[activation], nn.AvgPool2d if pool == "avg" else nn.MaxPool2d

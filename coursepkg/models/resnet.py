@@ -284,9 +284,7 @@ def small_resnet(
     if (depth - 2) % 6:
         raise ValueError(f"depth must be 6 n + 2 (8, 14, 20, 26, ...), got {depth}")
     n = (depth - 2) // 6
-    return ResNet(
-        BasicBlock, [n] * 3, num_classes, in_channels, width, "small", residual, **kwargs
-    )
+    return ResNet(BasicBlock, [n] * 3, num_classes, in_channels, width, "small", residual, **kwargs)
 
 
 def _check_block(in_channels, width, stride, residual) -> int:
