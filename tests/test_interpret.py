@@ -390,3 +390,40 @@ def x():
 def test_bad_input_raises_naming_the_argument(model, x, call, error, name):
     with pytest.raises(error, match=name):
         call(model, x)
+
+
+# --- the GAP network CAM needs -------------------------------------------------------------------
+
+
+def test_gap_cnn_maps_any_image_size_to_class_scores():
+    model = gap_cnn(num_classes=5, in_channels=3, channels=(4, 6, 7), seed=2)
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 5)
+    assert model(torch.zeros(1, 3, 20, 28)).shape == (1, 5)
+    assert model.fc.in_features == 7
+    assert model(torch.zeros(1, 3, 16, 16)).shape == (1, 5)
+
+
+def test_gap_cnn_seed_fixes_the_weights_without_touching_the_global_generator():
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    a, b, c = GapCNN(seed=4), GapCNN(seed=4), GapCNN(seed=5)
+    assert torch.rand(1) == expected
+    assert torch.equal(a.features.conv1.weight, b.features.conv1.weight)
+    assert not torch.equal(a.features.conv1.weight, c.features.conv1.weight)
+    GapCNN(seed=None)  # draws from the global generator
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"num_classes": 0}, "num_classes"),
+        ({"in_channels": 1.5}, "in_channels"),
+        ({"channels": (4, 8)}, "channels"),
+        ({"channels": (4, 0, 8)}, "channels"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_gap_cnn_rejects_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        GapCNN(**kwargs)
