@@ -71,6 +71,9 @@ def capture(model: nn.Module, layers) -> Iterator[dict[str, torch.Tensor]]:
 def _keeper(seen: dict, name: str) -> Callable:
     def hook(module, inputs, output):
         seen[name] = output
+        # The rest of the network gets a copy, so that an in-place layer that follows, such as
+        # nn.ReLU(inplace=True), changes the copy and not the values kept here.
+        return output.clone() if isinstance(output, torch.Tensor) else None
 
     return hook
 
@@ -172,21 +175,24 @@ def occlusion(
     batch_size = as_int(batch_size, "batch_size")
     tops = range(0, sh * math.ceil((h - kh) / sh) + 1, sh)
     lefts = range(0, sw * math.ceil((w - kw) / sw) + 1, sw)
-    windows = torch.zeros(len(tops) * len(lefts), h, w, dtype=x.dtype, device=x.device)
-    for k, (top, left) in enumerate((t, s) for t in tops for s in lefts):
-        windows[k, top : top + kh, left : left + kw] = 1
+    corners = [(top, left) for top in tops for left in lefts]
+    total = torch.zeros(n, h, w, dtype=x.dtype, device=x.device)  # sum of the drops per pixel
+    count = torch.zeros(h, w, dtype=x.dtype, device=x.device)  # placements covering each pixel
     with _inspecting(model), torch.no_grad():
         scores = model(x)
         index = _targets(target, scores)
-        base = scores.gather(1, index[:, None])  # (N, 1)
-        drops = []
-        for image, label, score in zip(x, index, base, strict=True):
-            occluded = image * (1 - windows[:, None]) + baseline * windows[:, None]  # (P, C, H, W)
-            chunks = [model(part)[:, label] for part in occluded.split(batch_size)]
-            drops.append(score - torch.cat(chunks))  # (P,)
-    drops = torch.stack(drops)  # (N, P)
-    total = torch.einsum("np,phw->nhw", drops, windows)
-    return total / windows.sum(0)
+        base = scores.gather(1, index[:, None])[:, 0]  # (N,) the unoccluded scores
+        for start in range(0, len(corners), batch_size):
+            batch = corners[start : start + batch_size]
+            masks = torch.zeros(len(batch), h, w, dtype=x.dtype, device=x.device)
+            for mask, (top, left) in zip(masks, batch, strict=True):
+                mask[top : top + kh, left : left + kw] = 1  # (P, H, W): 1 where it is hidden
+            count += masks.sum(0)
+            for i in range(n):
+                occluded = x[i] * (1 - masks[:, None]) + baseline * masks[:, None]  # (P, C, H, W)
+                drops = base[i] - model(occluded)[:, index[i]]  # (P,)
+                total[i] += torch.einsum("p,phw->hw", drops, masks)
+    return total / count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,8 +245,8 @@ def grad_cam(
         index = _targets(target, scores)
         (activations,) = seen.values()
         _check_map(activations, layer)
-        # autograd.grad, not a backward hook on the module: nothing is written to .grad, and
-        # module backward hooks misreport gradients of in-place layers such as nn.ReLU(True).
+        # autograd.grad, not a backward hook on the module: nothing is written to any .grad,
+        # and no hook is left to remove.
         (grads,) = torch.autograd.grad(scores.gather(1, index[:, None]).sum(), activations)
     weights = grads.mean(dim=(2, 3), keepdim=True)  # (N, K, 1, 1): alpha_k
     heat = (weights * activations).sum(1).detach()

@@ -427,3 +427,16 @@ def test_gap_cnn_seed_fixes_the_weights_without_touching_the_global_generator():
 def test_gap_cnn_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         GapCNN(**kwargs)
+
+
+def test_an_in_place_layer_after_the_captured_one_changes_nothing():
+    """nn.ReLU(inplace=True) after a convolution must not overwrite the kept feature maps."""
+    model, x = small_model(1, seed=12), images(2, 1, 7, 7, seed=12)
+    in_place = small_model(1, seed=12)
+    in_place.relu1, in_place.relu2 = nn.ReLU(inplace=True), nn.ReLU(inplace=True)
+    for layer in ("conv1", "conv2"):
+        expected = interpret.grad_cam(model, x, 1, layer, relu=False, size=None)
+        got = interpret.grad_cam(in_place, x, 1, layer, relu=False, size=None)
+        torch.testing.assert_close(got, expected)
+        assert interpret.feature_maps(in_place, x, layer)[layer].min() < 0  # before the ReLU
+    torch.testing.assert_close(in_place(x), model(x))
