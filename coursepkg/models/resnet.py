@@ -37,6 +37,7 @@ from coursepkg.models import seeded
 __all__ = [
     "STEMS",
     "BasicBlock",
+    "Block",
     "Bottleneck",
     "PlainBlock",
     "ResNet",
@@ -77,7 +78,20 @@ def projection(in_channels: int, out_channels: int, stride: int) -> nn.Module:
     )
 
 
-class BasicBlock(nn.Module):
+class Block(nn.Module):
+    """What every block does with its branch F: ``relu(F(x) + shortcut(x))``, or ``relu(F(x))``.
+
+    Subclasses build ``branch``, ``relu``, ``residual`` and, when residual, ``shortcut``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(x)
+        if self.residual:
+            out = out + self.shortcut(x)
+        return self.relu(out)
+
+
+class BasicBlock(Block):
     """Two 3 x 3 convolutions with batch norm: x (N, C_in, H, W) -> (N, C_out, H/s, W/s).
 
     ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``; stride s in conv1 (and in the
@@ -103,12 +117,6 @@ class BasicBlock(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         return self.bn2(self.conv2(out))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.branch(x)
-        if self.residual:
-            out = out + self.shortcut(x)
-        return self.relu(out)
-
 
 #: The residual block of ResNet-18 and ResNet-34 (the paper's "building block").
 ResidualBlock = BasicBlock
@@ -121,7 +129,7 @@ class PlainBlock(BasicBlock):
         super().__init__(in_channels, width, stride, residual=False)
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(Block):
     """1 x 1 (reduce), 3 x 3, 1 x 1 (expand 4x): x (N, C_in, H, W) -> (N, 4 width, H/s, W/s).
 
     The 3 x 3 convolution works on ``width`` maps, a quarter of the output's, which makes a
@@ -161,12 +169,6 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         return self.bn3(self.conv3(out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.branch(x)
-        if self.residual:
-            out = out + self.shortcut(x)
-        return self.relu(out)
 
 
 class ResNet(nn.Module):
