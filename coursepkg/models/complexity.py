@@ -8,8 +8,8 @@ MACs (one multiplication and one addition each), without biases, normalisations,
 poolings. PyTorch's ``torch.utils.flop_counter.FlopCounterMode`` counts 2 FLOPs per MAC.
 
 Build a model on the meta device (``with torch.device("meta"): model = vgg16()``) and the
-pass computes shapes only: no memory for the weights, no arithmetic, a few milliseconds even
-for ResNet-50 at 224 x 224.
+pass computes shapes only: no memory for the weights, no arithmetic, well under a second
+even for ResNet-50 at 224 x 224.
 """
 
 from __future__ import annotations
