@@ -5,13 +5,13 @@ A *residual* block computes a branch F(x) of two or three convolutions and adds 
 normalisation where the block changes the size or the number of maps (the paper's option B).
 A *plain* block is the same block without the addition: ``relu(F(x))``.
 
-======================  =======================================  ==============  =========
-network                 blocks per stage (block)                 params, 1000 cl.  MACs, 224
-======================  =======================================  ==============  =========
-ResNet-18               2, 2, 2, 2 (:class:`BasicBlock`)         11,689,512      1.8 x 10^9
-ResNet-34               3, 4, 6, 3 (:class:`BasicBlock`)         21,797,672      3.6 x 10^9
-ResNet-50               3, 4, 6, 3 (:class:`Bottleneck`)         25,557,032      3.8-4.1 x 10^9
-======================  =======================================  ==============  =========
+=========  ================================  ================  ==============
+network    blocks per stage (block)          params, 1000 cl.  MACs, 224
+=========  ================================  ================  ==============
+ResNet-18  2, 2, 2, 2 (:class:`BasicBlock`)  11,689,512        1.8 x 10^9
+ResNet-34  3, 4, 6, 3 (:class:`BasicBlock`)  21,797,672        3.6 x 10^9
+ResNet-50  3, 4, 6, 3 (:class:`Bottleneck`)  25,557,032        3.8-4.1 x 10^9
+=========  ================================  ================  ==============
 
 ImageNet networks start with a 7 x 7 convolution of stride 2 and a 3 x 3 max pooling of stride
 2 (``stem="imagenet"``), so a 224 x 224 image reaches the first stage at 56 x 56. For small

@@ -4,14 +4,16 @@ Every convolution is 3 x 3 with stride 1 and padding 1, so it keeps the size of 
 the 2 x 2 max poolings ("M" in a configuration) halve them. A configuration lists the widths of
 the convolutions in order, with "M" where a pooling goes. The paper's four:
 
-======  ================  ====================================================  ===============
-depth   paper's column    convolutions per stage (widths 64, 128, 256, 512, 512)  params, 1000 cl.
-======  ================  ====================================================  ===============
-11      A                 1, 1, 2, 2, 2                                         132,863,336
-13      B                 2, 2, 2, 2, 2                                         133,047,848
-16      D                 2, 2, 3, 3, 3                                         138,357,544
-19      E                 2, 2, 4, 4, 4                                         143,667,240
-======  ================  ====================================================  ===============
+=====  ==============  ===================================  ================
+depth  paper's column  convolutions in the five stages      params, 1000 cl.
+=====  ==============  ===================================  ================
+11     A               1, 1, 2, 2, 2                        132,863,336
+13     B               2, 2, 2, 2, 2                        133,047,848
+16     D               2, 2, 3, 3, 3                        138,357,544
+19     E               2, 2, 4, 4, 4                        143,667,240
+=====  ==============  ===================================  ================
+
+The stages' widths are 64, 128, 256, 512 and 512 maps.
 
 After the convolutions, average pooling to ``pool_size`` x ``pool_size`` (7: a 224 x 224 image
 has 7 x 7 maps left, and the pooling then changes nothing) and three dense layers: two of
