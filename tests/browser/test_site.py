@@ -16,6 +16,8 @@ SEARCHES = {
     "invariance": "book/02_pooling",
     "GELU": "book/03_activations",
     "confusion": "book/04_training_a_cnn",
+    "residual": "book/05_famous_architectures",
+    "Grad-CAM": "book/07_interpretability",
 }
 
 
