@@ -34,6 +34,15 @@ def as_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def as_real(value, name: str, positive: bool = False) -> float:
+    """Return ``value`` as a float >= 0 (> 0 when ``positive``); refuse booleans and NaN."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not (value > 0 if positive else value >= 0):
+        kind = "positive" if positive else "non-negative"
+        raise ValueError(f"{name} must be a {kind} number, got {value!r}")
+    return float(value)
+
+
 def as_float_array(x, name: str, ndim: int | None = None) -> np.ndarray:
     """Return ``x`` as a floating-point ndarray, checking its number of dimensions.
 

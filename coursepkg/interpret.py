@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursepkg._checks import as_int, as_pair
+from coursepkg._checks import as_int, as_pair, as_real
 
 __all__ = [
     "Optimised",
@@ -299,7 +299,7 @@ def activation_maximisation(
     """
     channels, height, width = _shape(shape)
     steps, seed = as_int(steps, "steps"), as_int(seed, "seed", minimum=0)
-    lr, l2, tv = _positive(lr, "lr"), _non_negative(l2, "l2"), _non_negative(tv, "tv")
+    lr, l2, tv = as_real(lr, "lr", positive=True), as_real(l2, "l2"), as_real(tv, "tv")
     target = as_int(target, "target", minimum=0)
     _check_model(model)
     generator = torch.Generator().manual_seed(seed)
@@ -345,7 +345,7 @@ def invert_features(
     if len(x) != 1:
         raise ValueError(f"x must hold one image (1, C, H, W), got shape {tuple(x.shape)}")
     steps, seed = as_int(steps, "steps"), as_int(seed, "seed", minimum=0)
-    lr, l2, tv = _positive(lr, "lr"), _non_negative(l2, "l2"), _non_negative(tv, "tv")
+    lr, l2, tv = as_real(lr, "lr", positive=True), as_real(l2, "l2"), as_real(tv, "tv")
     ((name, _),) = _layers(model, layer).items()
     wanted = feature_maps(model, x, layer)[name]
     generator = torch.Generator().manual_seed(seed)
@@ -541,15 +541,3 @@ def _bounds(bounds) -> tuple[float, float] | None:
             f"bounds must be None or a pair (low, high) with low < high, got {bounds!r}"
         )
     return float(pair[0]), float(pair[1])
-
-
-def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)

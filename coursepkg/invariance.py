@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from coursepkg._checks import as_int, as_real
 from coursepkg.training import predict
 
 __all__ = [
@@ -139,7 +140,7 @@ def fraction_unchanged(
     compared position by position, so a shifted but otherwise equal output counts as changed:
     this measures invariance, not equivariance.
     """
-    atol = _non_negative(atol, "atol")
+    atol = as_real(atol, "atol")
     reference, shifted = _outputs(f, x, shifts, mode)
     return np.array([np.mean(np.abs(out - reference) <= atol) for out in shifted])
 
@@ -175,12 +176,6 @@ def _to_numpy(values) -> np.ndarray:
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     return np.asarray(values, dtype=np.float64)
-
-
-def _non_negative(value, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,7 +252,7 @@ def blur_pool2d(
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise TypeError(f"x must be a torch tensor (N, C, H, W), got {_describe(x)}")
-    stride = _positive_int(stride, "stride")
+    stride = as_int(stride, "stride")
     kernel = blur_kernel(filter_size, dtype=x.dtype).to(x.device)
     _check_padding_mode(padding_mode)
     before, after = (filter_size - 1) // 2, filter_size // 2
@@ -282,7 +277,7 @@ def max_blur_pool2d(
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise TypeError(f"x must be a torch tensor (N, C, H, W), got {_describe(x)}")
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    kernel_size = as_int(kernel_size, "kernel_size")
     return blur_pool2d(F.max_pool2d(x, kernel_size, stride=1), stride, filter_size)
 
 
@@ -293,7 +288,7 @@ class BlurPool2d(nn.Module):
         super().__init__()
         blur_kernel(filter_size)  # check the arguments now, not at the first forward pass
         _check_padding_mode(padding_mode)
-        self.stride = _positive_int(stride, "stride")
+        self.stride = as_int(stride, "stride")
         self.filter_size, self.padding_mode = filter_size, padding_mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -309,7 +304,7 @@ class MaxBlurPool2d(nn.Module):
 
     def __init__(self, kernel_size: int = 2, stride: int = 2, filter_size: int = 3):
         super().__init__()
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
+        self.kernel_size = as_int(kernel_size, "kernel_size")
         self.blur = BlurPool2d(stride, filter_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -317,12 +312,6 @@ class MaxBlurPool2d(nn.Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}"
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_padding_mode(padding_mode) -> None:

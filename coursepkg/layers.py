@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from coursepkg import activations, conv, pooling
-from coursepkg._checks import as_float_array, as_int, as_pair
+from coursepkg._checks import as_float_array, as_int, as_pair, as_real
 
 __all__ = [
     "AvgPool2d",
@@ -291,8 +291,8 @@ class BatchNorm2d(Layer):
     ):
         super().__init__()
         self.num_features = as_int(num_features, "num_features")
-        self.eps = _positive_float(eps, "eps")
-        if momentum is not None and not 0 <= _positive_float(momentum, "momentum", 0) <= 1:
+        self.eps = as_real(eps, "eps", positive=True)
+        if momentum is not None and not 0 <= as_real(momentum, "momentum") <= 1:
             raise ValueError(f"momentum must be in [0, 1] or None, got {momentum!r}")
         self.momentum = momentum
         self.affine = _check_bool(affine, "affine")
@@ -497,7 +497,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, seed=0):
         super().__init__()
-        self.p = _positive_float(p, "p", minimum=0)
+        self.p = as_real(p, "p")
         if self.p > 1:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         self.rng = _rng(seed)
@@ -668,15 +668,6 @@ def _check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {value!r}")
     return bool(value)
-
-
-def _positive_float(value, name: str, minimum: float | None = None) -> float:
-    """A real number > 0 (or >= ``minimum`` when given); refuse booleans and NaN."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not (value >= minimum if minimum is not None else value > 0):
-        kind = "a positive float" if minimum is None else f"a float >= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return float(value)
 
 
 def _check_grad(grad_out, shape: tuple[int, ...]) -> np.ndarray:

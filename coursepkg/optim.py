@@ -12,9 +12,9 @@ the gradients from the layer (or takes a dict with the same names) and updates e
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from coursepkg._checks import as_real
 
 __all__ = ["SGD", "Adam", "Optimizer"]
 
@@ -38,8 +38,8 @@ class Optimizer:
         for name, value in self.params.items():
             if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
                 raise TypeError(f"params[{name!r}] must be a float ndarray, got {value!r}")
-        self.lr = _non_negative(lr, "lr")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.lr = as_real(lr, "lr")
+        self.weight_decay = as_real(weight_decay, "weight_decay")
         self.state: dict[str, dict] = {name: {} for name in self.params}
 
     def step(self, grads: dict[str, np.ndarray] | None = None) -> None:
@@ -85,8 +85,8 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ):
         super().__init__(params, lr, weight_decay)
-        self.momentum = _non_negative(momentum, "momentum")
-        self.dampening = _non_negative(dampening, "dampening")
+        self.momentum = as_real(momentum, "momentum")
+        self.dampening = as_real(dampening, "dampening")
         if not isinstance(nesterov, bool):
             raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
@@ -125,13 +125,13 @@ class Adam(Optimizer):
     ):
         super().__init__(params, lr, weight_decay)
         try:
-            beta1, beta2 = (_non_negative(b, "betas") for b in betas)
+            beta1, beta2 = (as_real(b, "betas") for b in betas)
         except (TypeError, ValueError):
             beta1 = beta2 = 1.0  # reported just below
         if not (beta1 < 1 and beta2 < 1):
             raise ValueError(f"betas must be a pair of floats in [0, 1), got {betas!r}")
         self.betas = (beta1, beta2)
-        self.eps = _non_negative(eps, "eps")
+        self.eps = as_real(eps, "eps")
 
     def _update(self, grad, param, state):
         beta1, beta2 = self.betas
@@ -145,10 +145,3 @@ class Adam(Optimizer):
         step_size = self.lr / (1 - beta1**step)
         denom = np.sqrt(exp_avg_sq) / np.sqrt(1 - beta2**step) + self.eps
         return step_size * exp_avg / denom
-
-
-def _non_negative(value, name: str) -> float:
-    """``value`` as a float >= 0; refuse booleans, NaN and non-numbers."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative float, got {value!r}")
-    return float(value)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from coursepkg._checks import as_float_array, as_int, as_pair, result_dtype
+from coursepkg._checks import as_float_array, as_int, as_pair, as_real, result_dtype
 
 
 @pytest.mark.parametrize(
@@ -43,6 +43,16 @@ def test_as_int():
     for bad in (0, 2.0, True, "3", None):
         with pytest.raises(ValueError, match="size must be an int >= 1"):
             as_int(bad, "size")
+
+
+def test_as_real():
+    assert as_real(0, "eps") == 0.0 and isinstance(as_real(np.float32(0.5), "eps"), float)
+    assert as_real(2, "lr", positive=True) == 2.0
+    for bad in (-0.1, float("nan"), True, "1", None):
+        with pytest.raises(ValueError, match="eps must be a non-negative number"):
+            as_real(bad, "eps")
+    with pytest.raises(ValueError, match="lr must be a positive number, got 0"):
+        as_real(0, "lr", positive=True)
 
 
 @pytest.mark.parametrize(

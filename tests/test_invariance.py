@@ -280,7 +280,7 @@ def test_blur_layers_pass_gradients_and_describe_themselves():
         ),
         (lambda: inv.max_blur_pool2d(np.ones((1, 1, 4, 4))), TypeError, "x must be a torch"),
         (lambda: inv.max_blur_pool2d(torch.ones(1, 1, 4, 4), 0), ValueError, "kernel_size"),
-        (lambda: inv.BlurPool2d(stride=-1), ValueError, "stride must be a positive int"),
+        (lambda: inv.BlurPool2d(stride=-1), ValueError, "stride must be an int >= 1"),
         (lambda: inv.BlurPool2d(filter_size=99), ValueError, "size must be an int"),
         (lambda: inv.BlurPool2d(padding_mode="wrap"), ValueError, "padding_mode"),
         (lambda: inv.MaxBlurPool2d(kernel_size=1.5), ValueError, "kernel_size"),
