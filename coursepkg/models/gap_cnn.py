@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from coursepkg._checks import as_int
+from coursepkg.models import seeded
 
 __all__ = ["GapCNN", "gap_cnn"]
 
@@ -55,11 +56,7 @@ class GapCNN(nn.Module):
         if not (isinstance(channels, (tuple, list)) and len(channels) == 3):
             raise ValueError(f"channels must be three positive ints, got {channels!r}")
         c1, c2, c3 = (as_int(c, "channels") for c in channels)
-        if seed is not None:
-            seed = as_int(seed, "seed", minimum=0)
-        with torch.random.fork_rng(devices=[], enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded(seed):
             self.features = nn.Sequential(
                 OrderedDict(
                     [

@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import nullcontext
 
 import torch
 from torch import nn
 
 from coursepkg._checks import as_int
+from coursepkg.models import seeded
 
 __all__ = ["ACTIVATIONS", "INITS", "activation", "collapse_linear", "deep_cnn", "deep_mlp"]
 
@@ -70,7 +70,7 @@ def deep_mlp(
     sizes = [as_int(in_features, "in_features")] + [width] * (depth - 1)
     sizes.append(as_int(num_classes, "num_classes"))
     act_name, generator = _activation_name(activation), _generator(init, seed)
-    with _global_rng_kept(seed):  # constructing a layer draws from the global generator
+    with seeded(seed):  # constructing a layer draws from the global generator
         layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
         for k in range(1, depth):
             layers += [(f"linear{k}", nn.Linear(sizes[k - 1], sizes[k]))]
@@ -98,7 +98,7 @@ def deep_cnn(
     in_channels = as_int(in_channels, "in_channels")
     num_classes = as_int(num_classes, "num_classes")
     act_name, generator = _activation_name(activation), _generator(init, seed)
-    with _global_rng_kept(seed):
+    with seeded(seed):
         layers: list[tuple[str, nn.Module]] = []
         for k in range(1, depth + 1):
             c_in = in_channels if k == 1 else channels
@@ -151,11 +151,6 @@ def _generator(init: str, seed: int | None) -> torch.Generator | None:
     if seed is None:
         return None
     return torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
-
-
-def _global_rng_kept(seed: int | None):
-    """Restore torch's global generator afterwards when a seed is given, else do nothing."""
-    return nullcontext() if seed is None else torch.random.fork_rng(devices=[])
 
 
 def _initialised(model: nn.Sequential, init: str, generator) -> nn.Sequential:

@@ -27,6 +27,7 @@ from torch import nn
 
 from coursepkg._checks import as_int, as_pair
 from coursepkg.invariance import MaxBlurPool2d
+from coursepkg.models import seeded
 
 __all__ = [
     "POOLS",
@@ -83,13 +84,9 @@ class SmallCNN(nn.Module):
         in_channels = as_int(in_channels, "in_channels")
         c1, c2 = as_pair(channels, "channels")
         height, width = as_pair(image_size, "image_size", minimum=4)
-        if seed is not None:
-            seed = as_int(seed, "seed", minimum=0)
         self.pool = pool
         stride = 2 if pool == "stride" else 1
-        with torch.random.fork_rng(devices=[], enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded(seed):
             self.features = nn.Sequential(
                 OrderedDict(
                     [
