@@ -300,16 +300,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     float32 in gives float32 out; anything else is computed in float64.
 
     With stride 1 every kernel tap is one matrix product on a shifted view of the padded input
-    (no patch copies). Other strides use :func:`im2col` and a single matrix product.
+    (no patch copies), a few images at a time. Other strides use :func:`im2col` and a single
+    matrix product.
     """
     x, weight = _conv_inputs(x, weight)
     x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
     geo = _conv_geometry(x, weight, stride, padding, dilation)
     if geo.stride == (1, 1):
-        out = _conv2d_taps(x, weight, geo)
-    else:
-        out = _conv2d_im2col(x, weight, geo)
-    return _add_bias(out, bias)
+        return _conv2d_taps(x, weight, bias, geo)
+    return _add_bias(_conv2d_im2col(x, weight, geo), bias)
 
 
 def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -361,19 +360,28 @@ def _conv2d_im2col(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndar
 # Stride-1 fast path: one matrix product per kernel tap on a flattened, padded grid
 # ----------------------------------------------------------------------------------------------
 #
-# Lay the padded input out channels-last and flatten it: row r = (n, h, w) of a (N*Hp*Wp, C)
-# matrix. Kernel tap (i, j) then reads row r + i*dh*Wp + j*dw for output row r, so each tap is a
-# *contiguous* slice of that matrix, shifted by a constant. The output is computed on the whole
-# padded grid (the rows past OH, OW of each image are garbage) and cropped at the end; the waste
-# is small, and in exchange no window is ever copied.
+# Lay the padded images out channels-last and flatten them: row r = (n, h, w) of an
+# (images*Hp*Wp, C) matrix. Kernel tap (i, j) then reads row r + i*dh*Wp + j*dw for output row r,
+# so each tap is a *contiguous* slice of that matrix, shifted by a constant. The output is
+# computed on the whole padded grid (the rows past OH, OW of each image are garbage) and cropped
+# at the end; the waste is small, and in exchange no window is ever copied.
+#
+# The batch goes through a few images at a time (a *block* of about _BLOCK_ROWS grid rows): a
+# block's input and output stay in the CPU cache across the kH*kW products, and both layout
+# changes (channels-last in, channels-first out) happen while the block is still cached.
+
+_BLOCK_ROWS = 8192
 
 
 class _Grid(NamedTuple):
-    n: int
+    images: int  # images per block
     height: int  # padded height Hp
     width: int  # padded width Wp
     shifts: list[tuple[int, int, int]]  # (i, j, row shift) per kernel tap
-    rows: int  # output rows computed: all those whose taps stay inside the grid
+
+    def rows(self, images: int) -> int:
+        """Grid rows of that many images."""
+        return images * self.height * self.width
 
 
 def _grid(x: np.ndarray, geo: _Geometry) -> _Grid:
@@ -381,34 +389,48 @@ def _grid(x: np.ndarray, geo: _Geometry) -> _Grid:
     hp, wp = h + sum(geo.pads[0]), w + sum(geo.pads[1])
     (dh, dw), (kh, kw) = geo.dilation, geo.kernel
     shifts = [(i, j, i * dh * wp + j * dw) for i, j in itertools.product(range(kh), range(kw))]
-    return _Grid(n, hp, wp, shifts, n * hp * wp - shifts[-1][2])
+    return _Grid(min(n, max(1, _BLOCK_ROWS // (hp * wp))), hp, wp, shifts)
 
 
-def _to_grid(a: np.ndarray, pads: Pads) -> np.ndarray:
-    """a (N, C, H, W) -> zero-padded, channels-last, flattened (N*Hp*Wp, C), C-contiguous."""
-    n, c, h, w = a.shape
-    (top, bottom), (left, right) = pads
-    grid = np.zeros((n, h + top + bottom, w + left + right, c), dtype=a.dtype)
-    grid[:, top : top + h, left : left + w] = a.transpose(0, 2, 3, 1)
-    return grid.reshape(-1, c)
+def _blocks(g: _Grid, n: int) -> list[slice]:
+    return [slice(start, min(start + g.images, n)) for start in range(0, n, g.images)]
 
 
-def _from_grid(flat: np.ndarray, g: _Grid, top: int, left: int, size) -> np.ndarray:
-    """Crop (N*Hp*Wp, C) back to (N, C, size[0], size[1]) starting at (top, left)."""
-    grid = flat.reshape(g.n, g.height, g.width, -1)
-    crop = grid[:, top : top + size[0], left : left + size[1]]
-    return np.ascontiguousarray(crop.transpose(0, 3, 1, 2))
+def _grid_buffer(g: _Grid, channels: int, dtype) -> np.ndarray:
+    """Zeros (rows of a block + the largest shift, C): every tap's slice of a block fits."""
+    return np.zeros((g.rows(g.images) + g.shifts[-1][2], channels), dtype=dtype)
 
 
-def _gemm_accumulate(out: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> None:
-    """out += rows @ matrix.T in place; out (L, F), rows (L, C), matrix (F, C), C-contiguous.
+def _images(flat: np.ndarray, g: _Grid, images: int) -> np.ndarray:
+    """The first rows of a grid buffer as (images, Hp, Wp, C)."""
+    return flat[: g.rows(images)].reshape(images, g.height, g.width, -1)
 
-    NumPy's matmul cannot add into its output, so call BLAS gemm with beta=1. BLAS is
+
+def _fill(flat: np.ndarray, g: _Grid, a: np.ndarray, top: int, left: int) -> None:
+    """Write a (k, C, H, W) channels-last into the first k images of a grid buffer at (top, left).
+
+    Only that window is written: the zeros around it (the padding) stay from the allocation.
+    """
+    k, _, h, w = a.shape
+    _images(flat, g, k)[:, top : top + h, left : left + w] = a.transpose(0, 2, 3, 1)
+
+
+def _crop(flat: np.ndarray, g: _Grid, k: int, top: int, left: int, size) -> np.ndarray:
+    """View (k, C, size[0], size[1]) of the first k images of a grid buffer, from (top, left)."""
+    window = _images(flat, g, k)[:, top : top + size[0], left : left + size[1]]
+    return window.transpose(0, 3, 1, 2)
+
+
+def _gemm(out: np.ndarray, rows: np.ndarray, matrix: np.ndarray, accumulate: bool) -> None:
+    """out (+)= rows @ matrix.T in place; out (L, F), rows (L, C), matrix (F, C), C-contiguous.
+
+    NumPy's matmul cannot add into its output, so call BLAS gemm (beta=1 adds). BLAS is
     column-major: a C-contiguous (L, F) array is a column-major (F, L) one, and the product
-    becomes out.T += matrix @ rows.T with no copies.
+    becomes out.T (+)= matrix @ rows.T with no copies.
     """
     gemm = blas.get_blas_funcs("gemm", dtype=out.dtype)
-    result = gemm(1.0, np.asfortranarray(matrix), rows.T, 1.0, out.T, overwrite_c=True)
+    beta = 1.0 if accumulate else 0.0
+    result = gemm(1.0, np.asfortranarray(matrix), rows.T, beta, out.T, overwrite_c=True)
     if not np.may_share_memory(result, out):  # BLAS wrapper had to copy: write back
         out[...] = result.T
 
@@ -416,20 +438,31 @@ def _gemm_accumulate(out: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> N
 def _gemm_tn(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """left.T @ right for C-contiguous left (L, F) and right (L, C) -> (F, C).
 
-    Through the same BLAS as :func:`_gemm_accumulate` rather than NumPy's matmul: NumPy and
-    SciPy may each bring their own BLAS, and two sets of busy worker threads slow both down.
+    Through the same BLAS as :func:`_gemm` rather than NumPy's matmul: NumPy and SciPy may each
+    bring their own BLAS, and two sets of busy worker threads slow both down.
     """
     gemm = blas.get_blas_funcs("gemm", dtype=left.dtype)
     return gemm(1.0, right.T, left.T, trans_b=True).T  # column-major (C, F) is C-order (F, C)
 
 
-def _conv2d_taps(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndarray:
+def _conv2d_taps(x: np.ndarray, weight: np.ndarray, bias, geo: _Geometry) -> np.ndarray:
+    n, c_in = x.shape[:2]
+    c_out = weight.shape[0]
     g = _grid(x, geo)
-    inputs = _to_grid(x, geo.pads)  # (N*Hp*Wp, C_in)
-    out = np.zeros((inputs.shape[0], weight.shape[0]), dtype=x.dtype)  # (N*Hp*Wp, C_out)
-    for i, j, shift in g.shifts:
-        _gemm_accumulate(out[: g.rows], inputs[shift : shift + g.rows], weight[:, :, i, j])
-    return _from_grid(out, g, 0, 0, geo.out)
+    (top, _), (left, _) = geo.pads
+    taps = [np.asfortranarray(weight[:, :, i, j]) for i, j, _ in g.shifts]  # (C_out, C_in) each
+    inputs = _grid_buffer(g, c_in, x.dtype)
+    out = np.empty((g.rows(g.images), c_out), dtype=x.dtype)
+    result = np.empty((n, c_out, *geo.out), dtype=x.dtype)
+    for block in _blocks(g, n):
+        k = block.stop - block.start
+        _fill(inputs, g, x[block], top, left)
+        rows = g.rows(k)
+        for t, (tap, (_, _, shift)) in enumerate(zip(taps, g.shifts, strict=True)):
+            _gemm(out[:rows], inputs[shift : shift + rows], tap, accumulate=t > 0)
+        result[block] = _crop(out, g, k, 0, 0, geo.out)
+        _add_bias(result[block], bias)  # while the block is in the cache
+    return result
 
 
 # ----------------------------------------------------------------------------------------------
@@ -464,20 +497,32 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
 
 
 def _backward_taps(grad_out, x, weight, geo: _Geometry):
-    """Stride 1 on the flattened padded grid (see the fast path of the forward pass)."""
+    """Stride 1 on the flattened padded grid, block by block (see the forward pass's fast path)."""
+    n, c_in = x.shape[:2]
     g = _grid(x, geo)
-    inputs = _to_grid(x, geo.pads)  # (N*Hp*Wp, C_in)
-    # grad_out placed at the top-left of each padded image; zeros where no output was computed.
-    grads = _to_grid(grad_out, ((0, g.height - geo.out[0]), (0, g.width - geo.out[1])))
-    grad_inputs = np.zeros_like(inputs)
-    grad_weight = np.empty_like(weight)
-    live = grads[: g.rows]
-    for i, j, shift in g.shifts:
-        # Output row r read input row r + shift with weight[:, :, i, j]; send the gradient back.
-        _gemm_accumulate(grad_inputs[shift : shift + g.rows], live, weight[:, :, i, j].T)
-        grad_weight[:, :, i, j] = _gemm_tn(live, inputs[shift : shift + g.rows])
     (top, _), (left, _) = geo.pads
-    return _from_grid(grad_inputs, g, top, left, x.shape[2:]), grad_weight
+    inputs = _grid_buffer(g, c_in, x.dtype)
+    # grad_out goes to the top-left of each padded image, where output row r lives; the zeros
+    # elsewhere stand for the garbage rows, which must send nothing back.
+    grads = _grid_buffer(g, weight.shape[0], x.dtype)
+    grad_inputs = np.empty_like(inputs)
+    grad_taps = np.zeros((len(g.shifts), *weight.shape[:2]), dtype=x.dtype)  # (kH*kW, C_out, C_in)
+    grad_x = np.empty_like(x)
+    for block in _blocks(g, n):
+        k = block.stop - block.start
+        _fill(inputs, g, x[block], top, left)
+        _fill(grads, g, grad_out[block], 0, 0)
+        grad_inputs.fill(0)
+        rows = g.rows(k)
+        live = grads[:rows]
+        for grad_tap, (i, j, shift) in zip(grad_taps, g.shifts, strict=True):
+            # Output row r read input row r + shift with weight[:, :, i, j]; send the gradient back.
+            _gemm(grad_inputs[shift : shift + rows], live, weight[:, :, i, j].T, accumulate=True)
+            grad_tap += _gemm_tn(live, inputs[shift : shift + rows])
+        grad_x[block] = _crop(grad_inputs, g, k, top, left, x.shape[2:])
+    kh, kw = geo.kernel
+    grad_weight = grad_taps.reshape(kh, kw, *weight.shape[:2]).transpose(2, 3, 0, 1)
+    return grad_x, np.ascontiguousarray(grad_weight)
 
 
 def _backward_strided(grad_out, x, weight, geo: _Geometry):

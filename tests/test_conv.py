@@ -99,6 +99,28 @@ def test_conv2d_backward_matches_autograd(case, dtype):
         assert_close(ours, theirs, dtype)
 
 
+@pytest.mark.parametrize(
+    ("kernel", "padding", "dilation"),
+    [((3, 3), 1, 1), ((2, 4), (2, 0), 1), ((3, 2), (1, 3), (2, 1)), ((1, 1), 0, 1)],
+)
+def test_stride_one_path_is_exact_across_blocks_of_images(monkeypatch, kernel, padding, dilation):
+    # Two padded images per block, so a batch of five ends on a block of one: stale data from
+    # the previous block is left in the buffers and must not leak into the results.
+    rng = np.random.default_rng(9)
+    x, weight = rng.standard_normal((5, 3, 7, 6)), rng.standard_normal((4, 3, *kernel))
+    bias = rng.standard_normal(4)
+    geo = conv._conv_geometry(x, weight, 1, padding, dilation)
+    monkeypatch.setattr(conv, "_BLOCK_ROWS", 2 * (7 + sum(geo.pads[0])) * (6 + sum(geo.pads[1])))
+    assert [b.stop - b.start for b in conv._blocks(conv._grid(x, geo), 5)] == [2, 2, 1]
+    (tx, tw, tb), out = torch_conv(x, weight, bias, 1, padding, dilation, requires_grad=True)
+    assert_close(conv.conv2d(x, weight, bias, padding=padding, dilation=dilation), out)
+    grad_out = rng.standard_normal(out.shape)
+    out.backward(torch.from_numpy(grad_out))
+    grads = conv.conv2d_backward(grad_out, x, weight, 1, padding, dilation)
+    for ours, theirs in zip(grads, (tx.grad, tw.grad, tb.grad), strict=True):
+        assert_close(ours, theirs)
+
+
 def test_conv2d_backward_gives_zero_to_pixels_no_window_covers():
     # Rows/columns 5 of a 6x6 input are never under a 3x3 window with stride 2.
     x, weight = np.ones((1, 1, 6, 6)), np.ones((1, 1, 3, 3))
@@ -165,7 +187,7 @@ def test_conv2d_accepts_nested_lists_and_leaves_inputs_untouched():
     assert np.array_equal(x, x_copy) and np.array_equal(weight, weight_copy)
 
 
-def test_gemm_accumulate_writes_back_when_blas_copies():
+def test_gemm_writes_back_when_blas_copies():
     # A non-contiguous output forces the BLAS wrapper to work on a copy.
     rng = np.random.default_rng(4)
     big, rows, matrix = (
@@ -175,7 +197,7 @@ def test_gemm_accumulate_writes_back_when_blas_copies():
     )
     out = big[:, ::2]
     expected = out + rows @ matrix.T
-    conv._gemm_accumulate(out, rows, matrix)
+    conv._gemm(out, rows, matrix, accumulate=True)
     assert_close(big[:, ::2], expected)
 
 
