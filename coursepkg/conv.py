@@ -26,8 +26,8 @@ import itertools
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg import blas
 
+from . import _blas
 from ._checks import _is_int, as_float_array, as_pair, result_dtype
 
 __all__ = [
@@ -300,8 +300,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     float32 in gives float32 out; anything else is computed in float64.
 
     With stride 1 every kernel tap is one matrix product on a shifted view of the padded input
-    (no patch copies), a few images at a time. Other strides use :func:`im2col` and a single
-    matrix product.
+    (no patch copies), a few images at a time, one run of images per core. Other strides use
+    :func:`im2col` and a single matrix product.
     """
     x, weight = _conv_inputs(x, weight)
     x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
@@ -366,9 +366,11 @@ def _conv2d_im2col(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndar
 # computed on the whole padded grid (the rows past OH, OW of each image are garbage) and cropped
 # at the end; the waste is small, and in exchange no window is ever copied.
 #
-# The batch goes through a few images at a time (a *block* of about _BLOCK_ROWS grid rows): a
-# block's input and output stay in the CPU cache across the kH*kW products, and both layout
-# changes (channels-last in, channels-first out) happen while the block is still cached.
+# The batch goes through a few images at a time (a *block* of about _BLOCK_ROWS grid rows), so
+# the buffers stay small whatever the batch, and both layout changes (channels-last in,
+# channels-first out) happen while a block is still in the CPU cache. The batch is cut into one
+# run of images per core (see _blas.split); each core works through its run with its own
+# buffers, so the layout copies, which NumPy does on one core, run side by side too.
 
 _BLOCK_ROWS = 8192
 
@@ -389,11 +391,12 @@ def _grid(x: np.ndarray, geo: _Geometry) -> _Grid:
     hp, wp = h + sum(geo.pads[0]), w + sum(geo.pads[1])
     (dh, dw), (kh, kw) = geo.dilation, geo.kernel
     shifts = [(i, j, i * dh * wp + j * dw) for i, j in itertools.product(range(kh), range(kw))]
-    return _Grid(min(n, max(1, _BLOCK_ROWS // (hp * wp))), hp, wp, shifts)
+    return _Grid(max(1, min(n, _BLOCK_ROWS // (hp * wp))), hp, wp, shifts)
 
 
-def _blocks(g: _Grid, n: int) -> list[slice]:
-    return [slice(start, min(start + g.images, n)) for start in range(0, n, g.images)]
+def _blocks(g: _Grid, images: range) -> list[slice]:
+    """Those images, g.images at a time."""
+    return [slice(i, min(i + g.images, images.stop)) for i in images[:: g.images]]
 
 
 def _grid_buffer(g: _Grid, channels: int, dtype) -> np.ndarray:
@@ -421,28 +424,9 @@ def _crop(flat: np.ndarray, g: _Grid, k: int, top: int, left: int, size) -> np.n
     return window.transpose(0, 3, 1, 2)
 
 
-def _gemm(out: np.ndarray, rows: np.ndarray, matrix: np.ndarray, accumulate: bool) -> None:
-    """out (+)= rows @ matrix.T in place; out (L, F), rows (L, C), matrix (F, C), C-contiguous.
-
-    NumPy's matmul cannot add into its output, so call BLAS gemm (beta=1 adds). BLAS is
-    column-major: a C-contiguous (L, F) array is a column-major (F, L) one, and the product
-    becomes out.T (+)= matrix @ rows.T with no copies.
-    """
-    gemm = blas.get_blas_funcs("gemm", dtype=out.dtype)
-    beta = 1.0 if accumulate else 0.0
-    result = gemm(1.0, np.asfortranarray(matrix), rows.T, beta, out.T, overwrite_c=True)
-    if not np.may_share_memory(result, out):  # BLAS wrapper had to copy: write back
-        out[...] = result.T
-
-
-def _gemm_tn(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """left.T @ right for C-contiguous left (L, F) and right (L, C) -> (F, C).
-
-    Through the same BLAS as :func:`_gemm` rather than NumPy's matmul: NumPy and SciPy may each
-    bring their own BLAS, and two sets of busy worker threads slow both down.
-    """
-    gemm = blas.get_blas_funcs("gemm", dtype=left.dtype)
-    return gemm(1.0, right.T, left.T, trans_b=True).T  # column-major (C, F) is C-order (F, C)
+def _taps(weight: np.ndarray) -> np.ndarray:
+    """weight (C_out, C_in, kH, kW) -> (kH*kW, C_in, C_out): one contiguous matrix per tap."""
+    return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(-1, *weight.shape[1::-1])
 
 
 def _conv2d_taps(x: np.ndarray, weight: np.ndarray, bias, geo: _Geometry) -> np.ndarray:
@@ -450,18 +434,22 @@ def _conv2d_taps(x: np.ndarray, weight: np.ndarray, bias, geo: _Geometry) -> np.
     c_out = weight.shape[0]
     g = _grid(x, geo)
     (top, _), (left, _) = geo.pads
-    taps = [np.asfortranarray(weight[:, :, i, j]) for i, j, _ in g.shifts]  # (C_out, C_in) each
-    inputs = _grid_buffer(g, c_in, x.dtype)
-    out = np.empty((g.rows(g.images), c_out), dtype=x.dtype)
+    taps = _taps(weight)
     result = np.empty((n, c_out, *geo.out), dtype=x.dtype)
-    for block in _blocks(g, n):
-        k = block.stop - block.start
-        _fill(inputs, g, x[block], top, left)
-        rows = g.rows(k)
-        for t, (tap, (_, _, shift)) in enumerate(zip(taps, g.shifts, strict=True)):
-            _gemm(out[:rows], inputs[shift : shift + rows], tap, accumulate=t > 0)
-        result[block] = _crop(out, g, k, 0, 0, geo.out)
-        _add_bias(result[block], bias)  # while the block is in the cache
+
+    def work(images: range) -> None:  # one worker: its buffers serve block after block
+        inputs = _grid_buffer(g, c_in, x.dtype)
+        out = np.empty((g.rows(g.images), c_out), dtype=x.dtype)
+        for block in _blocks(g, images):
+            k = block.stop - block.start
+            _fill(inputs, g, x[block], top, left)
+            rows = g.rows(k)
+            for t, (_, _, shift) in enumerate(g.shifts):
+                _blas.gemm(inputs[shift : shift + rows], taps[t], out[:rows], accumulate=t > 0)
+            result[block] = _crop(out, g, k, 0, 0, geo.out)
+            _add_bias(result[block], bias)  # while the block is in the cache
+
+    _blas.split(work, n)
     return result
 
 
@@ -499,29 +487,36 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
 def _backward_taps(grad_out, x, weight, geo: _Geometry):
     """Stride 1 on the flattened padded grid, block by block (see the forward pass's fast path)."""
     n, c_in = x.shape[:2]
+    c_out = weight.shape[0]
     g = _grid(x, geo)
     (top, _), (left, _) = geo.pads
-    inputs = _grid_buffer(g, c_in, x.dtype)
-    # grad_out goes to the top-left of each padded image, where output row r lives; the zeros
-    # elsewhere stand for the garbage rows, which must send nothing back.
-    grads = _grid_buffer(g, weight.shape[0], x.dtype)
-    grad_inputs = np.empty_like(inputs)
-    grad_taps = np.zeros((len(g.shifts), *weight.shape[:2]), dtype=x.dtype)  # (kH*kW, C_out, C_in)
+    taps = _taps(weight)  # (kH*kW, C_in, C_out)
     grad_x = np.empty_like(x)
-    for block in _blocks(g, n):
-        k = block.stop - block.start
-        _fill(inputs, g, x[block], top, left)
-        _fill(grads, g, grad_out[block], 0, 0)
-        grad_inputs.fill(0)
-        rows = g.rows(k)
-        live = grads[:rows]
-        for grad_tap, (i, j, shift) in zip(grad_taps, g.shifts, strict=True):
-            # Output row r read input row r + shift with weight[:, :, i, j]; send the gradient back.
-            _gemm(grad_inputs[shift : shift + rows], live, weight[:, :, i, j].T, accumulate=True)
-            grad_tap += _gemm_tn(live, inputs[shift : shift + rows])
-        grad_x[block] = _crop(grad_inputs, g, k, top, left, x.shape[2:])
-    kh, kw = geo.kernel
-    grad_weight = grad_taps.reshape(kh, kw, *weight.shape[:2]).transpose(2, 3, 0, 1)
+
+    def work(images: range) -> np.ndarray:  # -> these images' share of grad_taps
+        inputs = _grid_buffer(g, c_in, x.dtype)
+        # grad_out goes to the top-left of each padded image, where output row r lives; the
+        # zeros elsewhere stand for the garbage rows, which must send nothing back.
+        grads = _grid_buffer(g, c_out, x.dtype)
+        grad_inputs = np.empty_like(inputs)
+        grad_taps = np.zeros_like(taps)
+        for block in _blocks(g, images):
+            k = block.stop - block.start
+            _fill(inputs, g, x[block], top, left)
+            _fill(grads, g, grad_out[block], 0, 0)
+            grad_inputs.fill(0)
+            rows = g.rows(k)
+            live = grads[:rows]
+            for t, (_, _, shift) in enumerate(g.shifts):
+                # Output row r read input row r + shift through taps[t]: send the gradient back.
+                window = slice(shift, shift + rows)
+                _blas.gemm(live, taps[t].T, grad_inputs[window], accumulate=True)
+                _blas.gemm(inputs[window].T, live, grad_taps[t], accumulate=True)
+            grad_x[block] = _crop(grad_inputs, g, k, top, left, x.shape[2:])
+        return grad_taps
+
+    grad_taps = sum(_blas.split(work, n))  # (kH*kW, C_in, C_out)
+    grad_weight = grad_taps.reshape(*geo.kernel, c_in, c_out).transpose(3, 2, 0, 1)
     return grad_x, np.ascontiguousarray(grad_weight)
 
 
