@@ -32,12 +32,15 @@ from scipy.linalg import cython_blas
 from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
-_INT, _CHAR, _VOID = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_char), ctypes.c_void_p
 
 
 @functools.cache
 def _routine(dtype: np.dtype):
-    """(Fortran gemm, its scalar type) for float32 or float64."""
+    """(Fortran gemm, address of 1, address of 0) for float32 or float64.
+
+    Every argument goes by address, as plain ints: the cheapest call ctypes makes, which counts
+    when a small layer calls gemm for each of its kernel taps.
+    """
     name, scalar = {np.float32: ("sgemm", ctypes.c_float), np.float64: ("dgemm", ctypes.c_double)}[
         dtype.type
     ]
@@ -48,12 +51,15 @@ def _routine(dtype: np.dtype):
     api.PyCapsule_GetPointer.restype = ctypes.c_void_p
     api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
     address = api.PyCapsule_GetPointer(capsule, api.PyCapsule_GetName(capsule))
-    ptr = ctypes.POINTER(scalar)
-    # gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), all by reference.
-    signature = ctypes.CFUNCTYPE(
-        None, _CHAR, _CHAR, _INT, _INT, _INT, ptr, _VOID, _INT, _VOID, _INT, ptr, _VOID, _INT
-    )
-    return signature(address), scalar
+    # gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    routine = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)(address)
+    return routine, ctypes.addressof(_CONSTANTS[scalar][1]), ctypes.addressof(_CONSTANTS[scalar][0])
+
+
+# Read-only arguments shared by every call (BLAS never writes them): the two flags, 0 and 1.
+_FLAGS = {flag: ctypes.create_string_buffer(flag, 1) for flag in (b"N", b"T")}
+_FLAG_ADDRESS = {flag: ctypes.addressof(buffer) for flag, buffer in _FLAGS.items()}
+_CONSTANTS = {scalar: (scalar(0.0), scalar(1.0)) for scalar in (ctypes.c_float, ctypes.c_double)}
 
 
 def _operand(a: np.ndarray) -> tuple[bytes, int] | None:
@@ -89,6 +95,10 @@ def _ready(x: np.ndarray) -> tuple[np.ndarray, tuple[bytes, int]]:
     return x, layout
 
 
+def _with_numpy(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
+    out[...] = out + a @ b if accumulate else a @ b
+
+
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False) -> None:
     """out = a @ b, or out += a @ b with ``accumulate``, in place, reading views where they lie.
 
@@ -103,10 +113,8 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False
         raise TypeError(f"gemm needs one float dtype, got {a.dtype}, {b.dtype}, {out.dtype}")
     if not out.flags.writeable:
         raise ValueError("gemm's out is read-only")
-    steps = [abs(step) // x.itemsize for x in (a, b, out) for step in x.strides]
-    if min(m, n, k) == 0 or max(m, n, k, *steps) > _INT_MAX:
-        out[...] = out + a @ b if accumulate else a @ b  # nothing for BLAS, or too big for it
-        return
+    if min(m, n, k) == 0 or max(m, n, k) > _INT_MAX:  # nothing for BLAS to do, or too big
+        return _with_numpy(a, b, out, accumulate)
     target = _operand(out)
     if target is None:
         result = np.array(out, order="C") if accumulate else np.empty_like(out, order="C")
@@ -118,22 +126,26 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False
     # Row-major out (M, N) is column-major out.T (N, M) = b.T @ a.T, and _operand gives the
     # flag that reads b as b.T and a as a.T: BLAS gets b first, then a.
     (b, (trans_b, ld_b)), (a, (trans_a, ld_a)) = _ready(b), _ready(a)
-    routine, scalar = _routine(out.dtype)
-    ref = ctypes.byref
+    if max(ld_a, ld_b, target[1]) > _INT_MAX:
+        return _with_numpy(a, b, out, accumulate)
+    routine, one, zero = _routine(out.dtype)
+    sizes = (ctypes.c_int * 6)(n, m, k, ld_b, ld_a, target[1])
+    size = ctypes.addressof(sizes)
+    step = ctypes.sizeof(ctypes.c_int)
     routine(
-        ref(ctypes.c_char(trans_b)),
-        ref(ctypes.c_char(trans_a)),
-        ref(ctypes.c_int(n)),
-        ref(ctypes.c_int(m)),
-        ref(ctypes.c_int(k)),
-        ref(scalar(1.0)),
+        _FLAG_ADDRESS[trans_b],
+        _FLAG_ADDRESS[trans_a],
+        size,
+        size + step,
+        size + 2 * step,
+        one,
         b.ctypes.data,
-        ref(ctypes.c_int(ld_b)),
+        size + 3 * step,
         a.ctypes.data,
-        ref(ctypes.c_int(ld_a)),
-        ref(scalar(1.0 if accumulate else 0.0)),
+        size + 4 * step,
+        one if accumulate else zero,
         out.ctypes.data,
-        ref(ctypes.c_int(_operand(out)[1])),
+        size + 5 * step,
     )
 
 

@@ -23,7 +23,8 @@ weight (or, with channels, by one C_out x C_in matrix) and adds it to the output
 from __future__ import annotations
 
 import itertools
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -41,6 +42,7 @@ __all__ = [
     "output_size",
 ]
 
+T = TypeVar("T")
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
 # Rows of the image handled at once by correlate2d: small enough that a block of the output and
@@ -299,14 +301,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     stride 1 only; an odd total puts the extra row/column at the bottom/right, as PyTorch does).
     float32 in gives float32 out; anything else is computed in float64.
 
-    With stride 1 every kernel tap is one matrix product on a shifted view of the padded input
-    (no patch copies), a few images at a time, one run of images per core. Other strides use
-    :func:`im2col` and a single matrix product.
+    Small layers and strides other than 1 use :func:`im2col` and a single matrix product.
+    Bigger layers with stride 1 make every kernel tap one matrix product on a shifted view of
+    the padded input (no patch copies), a few images at a time, one run of images per core.
     """
     x, weight = _conv_inputs(x, weight)
     x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
     geo = _conv_geometry(x, weight, stride, padding, dilation)
-    if geo.stride == (1, 1):
+    if geo.stride == (1, 1) and _macs(_grid(x, geo), x.shape[0], weight) >= _TAPS_MACS["forward"]:
         return _conv2d_taps(x, weight, bias, geo)
     return _add_bias(_conv2d_im2col(x, weight, geo), bias)
 
@@ -366,13 +368,20 @@ def _conv2d_im2col(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndar
 # computed on the whole padded grid (the rows past OH, OW of each image are garbage) and cropped
 # at the end; the waste is small, and in exchange no window is ever copied.
 #
-# The batch goes through a few images at a time (a *block* of about _BLOCK_ROWS grid rows), so
-# the buffers stay small whatever the batch, and both layout changes (channels-last in,
-# channels-first out) happen while a block is still in the CPU cache. The batch is cut into one
-# run of images per core (see _blas.split); each core works through its run with its own
-# buffers, so the layout copies, which NumPy does on one core, run side by side too.
+# The batch goes through a few images at a time (a *block* of at most _BLOCK_ROWS grid rows,
+# unless one image is bigger), so the buffers stay bounded whatever the batch. A big layer's batch
+# is cut into one run of images per core (see _blas.split); each core works through its run with
+# its own buffers, so the layout copies (channels-last in, channels-first out), which NumPy does
+# on one core, run side by side too.
 
-_BLOCK_ROWS = 8192
+_BLOCK_ROWS = 32768
+# Multiply-adds (on the padded grid) from which this path beats im2col's one matrix product
+# (forward) or a tensordot per tap (backward): below, the call per tap costs more than it saves.
+_TAPS_MACS = {"forward": 2**24, "backward": 2**20}
+# Multiply-adds from which a run of images per core beats one run with BLAS on all cores: the
+# threads' start-up and duplicated buffers cost about a millisecond, which small layers never
+# win back.
+_SPLIT_MACS = 2**26
 
 
 class _Grid(NamedTuple):
@@ -424,6 +433,16 @@ def _crop(flat: np.ndarray, g: _Grid, k: int, top: int, left: int, size) -> np.n
     return window.transpose(0, 3, 1, 2)
 
 
+def _macs(g: _Grid, n: int, weight: np.ndarray) -> int:
+    """Multiply-adds of the tap products over n images."""
+    return g.rows(n) * len(g.shifts) * weight.shape[0] * weight.shape[1]
+
+
+def _over_batch(work: Callable[[range], T], g: _Grid, n: int, weight: np.ndarray) -> list[T]:
+    """work(images) over the whole batch: one run per core if the layer is big enough."""
+    return _blas.split(work, n) if _macs(g, n, weight) >= _SPLIT_MACS else [work(range(n))]
+
+
 def _taps(weight: np.ndarray) -> np.ndarray:
     """weight (C_out, C_in, kH, kW) -> (kH*kW, C_in, C_out): one contiguous matrix per tap."""
     return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(-1, *weight.shape[1::-1])
@@ -449,7 +468,7 @@ def _conv2d_taps(x: np.ndarray, weight: np.ndarray, bias, geo: _Geometry) -> np.
             result[block] = _crop(out, g, k, 0, 0, geo.out)
             _add_bias(result[block], bias)  # while the block is in the cache
 
-    _blas.split(work, n)
+    _over_batch(work, g, n, weight)
     return result
 
 
@@ -477,7 +496,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
             f"got {grad_out.shape}"
         )
     grad_bias = grad_out.sum(axis=(0, 2, 3))
-    if geo.stride == (1, 1):
+    if geo.stride == (1, 1) and _macs(_grid(x, geo), x.shape[0], weight) >= _TAPS_MACS["backward"]:
         grad_x, grad_weight = _backward_taps(grad_out, x, weight, geo)
     else:
         grad_x, grad_weight = _backward_strided(grad_out, x, weight, geo)
@@ -515,13 +534,13 @@ def _backward_taps(grad_out, x, weight, geo: _Geometry):
             grad_x[block] = _crop(grad_inputs, g, k, top, left, x.shape[2:])
         return grad_taps
 
-    grad_taps = sum(_blas.split(work, n))  # (kH*kW, C_in, C_out)
+    grad_taps = sum(_over_batch(work, g, n, weight))  # (kH*kW, C_in, C_out)
     grad_weight = grad_taps.reshape(*geo.kernel, c_in, c_out).transpose(3, 2, 0, 1)
     return grad_x, np.ascontiguousarray(grad_weight)
 
 
 def _backward_strided(grad_out, x, weight, geo: _Geometry):
-    """Any stride: per tap, the strided slice of the padded input that the tap touched."""
+    """Any stride (and small layers): per tap, the strided slice of the padded input it read."""
     padded = _pad(x, geo.pads)
     grad_padded = np.zeros_like(padded)
     grad_weight = np.empty_like(weight)

@@ -82,6 +82,10 @@ def test_gemm_leaves_sizes_blas_cannot_take_to_numpy(monkeypatch):
     a, b, out = rng.standard_normal((4, 2)), rng.standard_normal((2, 3)), np.ones((4, 3))
     _blas.gemm(a, b, out, accumulate=True)
     np.testing.assert_allclose(out, 1 + a @ b, rtol=1e-12)
+    wide = rng.standard_normal((3, 10))  # small sizes, but a row stride past the limit
+    out = np.empty((3, 3))
+    _blas.gemm(wide[:, :2], b, out)
+    np.testing.assert_allclose(out, wide[:, :2] @ b, rtol=1e-12)
 
 
 def test_one_thread_each_holds_blas_to_one_thread_and_restores_it():
@@ -135,6 +139,12 @@ def test_split_works_in_a_forked_child():
     with context.Pool(1) as pool:
         counts = pool.apply_async(_split_counts, (5,)).get(timeout=60)
     assert sum(counts) == 5
+
+
+def test_after_fork_leaves_a_fresh_pool_and_lock_that_work():
+    _blas.split(len, 4)
+    _blas._after_fork()  # what a forked child runs first (coverage cannot follow it there)
+    assert sum(_blas.split(len, 4)) == 4 and not _blas._holders
 
 
 def _split_counts(n):

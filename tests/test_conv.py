@@ -1,5 +1,8 @@
 """Tests for coursepkg.conv against torch (values and autograd), scipy.signal and F.unfold."""
 
+import contextlib
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +14,7 @@ from scipy import signal
 from coursepkg import conv
 
 FAST = settings(max_examples=60, deadline=None)
+ACROSS_PATHS = settings(max_examples=150, deadline=None)  # each path gets about 50
 
 
 def assert_close(ours: np.ndarray, theirs, dtype=np.float64):
@@ -52,6 +56,20 @@ def conv_cases(draw, max_size=6):
     return x, weight, bias, stride, padding, dilation
 
 
+# conv2d and conv2d_backward pick their algorithm by the layer's size; small test layers would
+# only ever see the small-layer one. "taps": per-tap products at any size; "split": those, on a
+# run of images per core.
+PATHS = ["by size", "taps", "split"]
+
+
+@contextlib.contextmanager
+def conv_path(path: str):
+    taps = dict.fromkeys(conv._TAPS_MACS, 0) if path != "by size" else conv._TAPS_MACS
+    split = 0 if path == "split" else conv._SPLIT_MACS
+    with mock.patch.object(conv, "_TAPS_MACS", taps), mock.patch.object(conv, "_SPLIT_MACS", split):
+        yield
+
+
 def torch_conv(x, weight, bias, stride, padding, dilation, requires_grad=False):
     tensors = [
         None if a is None else torch.tensor(a, requires_grad=requires_grad)
@@ -66,14 +84,18 @@ def torch_conv(x, weight, bias, stride, padding, dilation, requires_grad=False):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note about its own speed
-@FAST
-@given(case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]))
-def test_conv2d_matches_torch(case, dtype):
+@ACROSS_PATHS
+@given(
+    case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]), path=st.sampled_from(PATHS)
+)
+def test_conv2d_matches_torch(case, dtype, path):
     x, weight, bias, stride, padding, dilation = case
     x, weight = x.astype(dtype), weight.astype(dtype)
     bias = None if bias is None else bias.astype(dtype)
     _, expected = torch_conv(x, weight, bias, stride, padding, dilation)
-    assert_close(conv.conv2d(x, weight, bias, stride, padding, dilation), expected, dtype)
+    with conv_path(path):
+        ours = conv.conv2d(x, weight, bias, stride, padding, dilation)
+    assert_close(ours, expected, dtype)
 
 
 @settings(max_examples=30, deadline=None)
@@ -85,25 +107,31 @@ def test_conv2d_naive_matches_conv2d(case):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-@FAST
-@given(case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]))
-def test_conv2d_backward_matches_autograd(case, dtype):
+@ACROSS_PATHS
+@given(
+    case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]), path=st.sampled_from(PATHS)
+)
+def test_conv2d_backward_matches_autograd(case, dtype, path):
     x, weight, _, stride, padding, dilation = case
     x, weight = x.astype(dtype), weight.astype(dtype)
     bias = np.zeros(weight.shape[0], dtype)
     (tx, tw, tb), out = torch_conv(x, weight, bias, stride, padding, dilation, requires_grad=True)
     grad_out = np.random.default_rng(0).standard_normal(out.shape).astype(dtype)
     out.backward(torch.from_numpy(grad_out))
-    grads = conv.conv2d_backward(grad_out, x, weight, stride, padding, dilation)
+    with conv_path(path):
+        grads = conv.conv2d_backward(grad_out, x, weight, stride, padding, dilation)
     for ours, theirs in zip(grads, (tx.grad, tw.grad, tb.grad), strict=True):
         assert_close(ours, theirs, dtype)
 
 
+@pytest.mark.parametrize("path", ["taps", "split"])
 @pytest.mark.parametrize(
     ("kernel", "padding", "dilation"),
     [((3, 3), 1, 1), ((2, 4), (2, 0), 1), ((3, 2), (1, 3), (2, 1)), ((1, 1), 0, 1)],
 )
-def test_stride_one_path_is_exact_across_blocks_of_images(monkeypatch, kernel, padding, dilation):
+def test_stride_one_path_is_exact_across_blocks_of_images(
+    monkeypatch, path, kernel, padding, dilation
+):
     # Two padded images per block, so a batch of five ends on a block of one: stale data from
     # the previous block is left in the buffers and must not leak into the results.
     rng = np.random.default_rng(9)
@@ -113,12 +141,29 @@ def test_stride_one_path_is_exact_across_blocks_of_images(monkeypatch, kernel, p
     monkeypatch.setattr(conv, "_BLOCK_ROWS", 2 * (7 + sum(geo.pads[0])) * (6 + sum(geo.pads[1])))
     assert [b.stop - b.start for b in conv._blocks(conv._grid(x, geo), range(5))] == [2, 2, 1]
     (tx, tw, tb), out = torch_conv(x, weight, bias, 1, padding, dilation, requires_grad=True)
-    assert_close(conv.conv2d(x, weight, bias, padding=padding, dilation=dilation), out)
-    grad_out = rng.standard_normal(out.shape)
+    with conv_path(path):
+        ours = conv.conv2d(x, weight, bias, padding=padding, dilation=dilation)
+        grad_out = rng.standard_normal(out.shape)
+        grads = conv.conv2d_backward(grad_out, x, weight, 1, padding, dilation)
+    assert_close(ours, out)
     out.backward(torch.from_numpy(grad_out))
-    grads = conv.conv2d_backward(grad_out, x, weight, 1, padding, dilation)
     for ours, theirs in zip(grads, (tx.grad, tw.grad, tb.grad), strict=True):
         assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("n", "channels", "taps", "split"),
+    [(2, 4, False, False), (2, 32, True, False), (8, 64, True, True)],
+)
+def test_algorithm_follows_the_layer_size(n, channels, taps, split):
+    x = np.zeros((n, channels, 32, 32), np.float32)
+    weight = np.zeros((channels, channels, 3, 3), np.float32)
+    with (
+        mock.patch.object(conv, "_conv2d_taps", wraps=conv._conv2d_taps) as per_tap,
+        mock.patch.object(conv._blas, "split", wraps=conv._blas.split) as per_core,
+    ):
+        conv.conv2d(x, weight, padding=1)
+    assert per_tap.called == taps and per_core.called == split
 
 
 def test_conv2d_backward_gives_zero_to_pixels_no_window_covers():
