@@ -308,7 +308,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     x, weight = _conv_inputs(x, weight)
     x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
     geo = _conv_geometry(x, weight, stride, padding, dilation)
-    if geo.stride == (1, 1) and _macs(_grid(x, geo), x.shape[0], weight) >= _TAPS_MACS["forward"]:
+    if geo.stride == (1, 1) and _macs(_grid(x, geo), x.shape[0], weight) >= _TAPS_MACS:
         return _conv2d_taps(x, weight, bias, geo)
     return _add_bias(_conv2d_im2col(x, weight, geo), bias)
 
@@ -375,9 +375,10 @@ def _conv2d_im2col(x: np.ndarray, weight: np.ndarray, geo: _Geometry) -> np.ndar
 # on one core, run side by side too.
 
 _BLOCK_ROWS = 32768
-# Multiply-adds (on the padded grid) from which this path beats im2col's one matrix product
-# (forward) or a tensordot per tap (backward): below, the call per tap costs more than it saves.
-_TAPS_MACS = {"forward": 2**24, "backward": 2**20}
+# Multiply-adds (on the padded grid) from which conv2d takes this path: below, im2col's one
+# matrix product costs as little or less. (The backward pass takes it at any size: per tap it
+# beats the strided tensordots that other strides need.)
+_TAPS_MACS = 2**23
 # Multiply-adds from which a run of images per core beats one run with BLAS on all cores: the
 # threads' start-up and duplicated buffers cost about a millisecond, which small layers never
 # win back.
@@ -496,7 +497,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
             f"got {grad_out.shape}"
         )
     grad_bias = grad_out.sum(axis=(0, 2, 3))
-    if geo.stride == (1, 1) and _macs(_grid(x, geo), x.shape[0], weight) >= _TAPS_MACS["backward"]:
+    if geo.stride == (1, 1):
         grad_x, grad_weight = _backward_taps(grad_out, x, weight, geo)
     else:
         grad_x, grad_weight = _backward_strided(grad_out, x, weight, geo)
@@ -540,7 +541,7 @@ def _backward_taps(grad_out, x, weight, geo: _Geometry):
 
 
 def _backward_strided(grad_out, x, weight, geo: _Geometry):
-    """Any stride (and small layers): per tap, the strided slice of the padded input it read."""
+    """Any stride: per tap, the strided slice of the padded input that the tap touched."""
     padded = _pad(x, geo.pads)
     grad_padded = np.zeros_like(padded)
     grad_weight = np.empty_like(weight)

@@ -1,7 +1,9 @@
 """Tests for coursepkg._blas: gemm on strided views against NumPy's matmul, and the threads."""
 
+import contextlib
 import multiprocessing
 import threading
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -26,9 +28,14 @@ def views(draw, rows: int, cols: int, dtype):
     return rng.standard_normal((rows, cols + pad)).astype(dtype)[:, pad:]
 
 
-@settings(max_examples=150, deadline=None)
-@given(data=st.data(), accumulate=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
-def test_gemm_matches_matmul_on_any_views(data, accumulate, dtype):
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    accumulate=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    threaded=st.booleans(),  # as inside split: always the GIL-free call
+)
+def test_gemm_matches_matmul_on_any_views(data, accumulate, dtype, threaded):
     m, k, n = (data.draw(st.integers(0, 9)) for _ in range(3))
     a, b, out = (
         data.draw(views(m, k, dtype)),
@@ -37,10 +44,22 @@ def test_gemm_matches_matmul_on_any_views(data, accumulate, dtype):
     )
     a_before, b_before = a.copy(), b.copy()
     expected = (out if accumulate else 0) + a.astype(np.float64) @ b.astype(np.float64)
-    _blas.gemm(a, b, out, accumulate=accumulate)
+    with _blas.one_thread_each() if threaded else contextlib.nullcontext():
+        _blas.gemm(a, b, out, accumulate=accumulate)
     tolerance = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance * max(k, 1) * 10)
     assert np.array_equal(a, a_before) and np.array_equal(b, b_before)
+
+
+def test_gemm_takes_the_gil_free_call_only_where_threads_need_it():
+    a, b, out = np.ones((3, 2)), np.ones((2, 4)), np.zeros((3, 4))
+    with mock.patch.object(_blas, "_routine", wraps=_blas._routine) as ctypes_call:
+        _blas.gemm(a, b, out)
+        assert not ctypes_call.called  # one thread, contiguous: SciPy's wrapper
+        with _blas.one_thread_each():
+            _blas.gemm(a, b, out, accumulate=True)
+        assert ctypes_call.called
+    np.testing.assert_array_equal(out, 4.0)
 
 
 def test_gemm_reads_overlapping_shifted_slices_in_place():

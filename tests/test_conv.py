@@ -56,15 +56,15 @@ def conv_cases(draw, max_size=6):
     return x, weight, bias, stride, padding, dilation
 
 
-# conv2d and conv2d_backward pick their algorithm by the layer's size; small test layers would
-# only ever see the small-layer one. "taps": per-tap products at any size; "split": those, on a
-# run of images per core.
+# conv2d picks its algorithm by the layer's size, and both passes pick whether to use a run of
+# images per core; small test layers would only ever see the small-layer choices. "taps":
+# per-tap products at any size; "split": those, on a run of images per core.
 PATHS = ["by size", "taps", "split"]
 
 
 @contextlib.contextmanager
 def conv_path(path: str):
-    taps = dict.fromkeys(conv._TAPS_MACS, 0) if path != "by size" else conv._TAPS_MACS
+    taps = 0 if path != "by size" else conv._TAPS_MACS
     split = 0 if path == "split" else conv._SPLIT_MACS
     with mock.patch.object(conv, "_TAPS_MACS", taps), mock.patch.object(conv, "_SPLIT_MACS", split):
         yield
