@@ -130,18 +130,32 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False
     (b, (trans_b, ld_b)), (a, (trans_a, ld_a)) = _ready(b), _ready(a)
     if max(ld_a, ld_b, target[1]) > _INT_MAX:
         return _with_numpy(a, b, out, accumulate)
+    # The matrices BLAS reads, as Fortran-ordered arrays: b's first, then a's.
     first, second = (b.T if trans_b == b"N" else b), (a.T if trans_a == b"N" else a)
     if not _holders and first.flags.f_contiguous and second.flags.f_contiguous:
-        # No other thread is multiplying and nothing needs a leading dimension: SciPy's own
-        # wrapper takes a tenth of this function's call time, which counts for small layers.
-        wrapper = blas.get_blas_funcs("gemm", dtype=out.dtype)
-        flags = {"trans_a": trans_b == b"T", "trans_b": trans_a == b"T"}
-        result = wrapper(1.0, first, second, float(accumulate), out.T, overwrite_c=True, **flags)
-        if not np.may_share_memory(result, out):  # out.T was not Fortran-ordered: copied
-            out[...] = result.T
-        return None
+        # No other thread is multiplying and nothing needs a leading dimension.
+        _by_wrapper(first, second, out, trans_a, trans_b, accumulate)
+    else:
+        _by_address(a, b, out, (trans_a, ld_a), (trans_b, ld_b), target[1], accumulate)
+
+
+def _by_wrapper(first, second, out, trans_a: bytes, trans_b: bytes, accumulate: bool) -> None:
+    """gemm through SciPy's own wrapper, which takes a tenth of the ctypes call's time (that
+    counts for small layers) but holds the GIL and would copy operands that are not contiguous.
+    """
+    wrapper = blas.get_blas_funcs("gemm", dtype=out.dtype)
+    flags = {"trans_a": trans_b == b"T", "trans_b": trans_a == b"T"}
+    result = wrapper(1.0, first, second, float(accumulate), out.T, overwrite_c=True, **flags)
+    if not np.may_share_memory(result, out):  # out.T was not Fortran-ordered: copied
+        out[...] = result.T
+
+
+def _by_address(a, b, out, layout_a, layout_b, ld_out: int, accumulate: bool) -> None:
+    """gemm through the Fortran routine itself, leading dimensions and all, without the GIL."""
+    (trans_a, ld_a), (trans_b, ld_b) = layout_a, layout_b
+    (m, k), n = a.shape, b.shape[1]
     routine, one, zero = _routine(out.dtype)
-    sizes = (ctypes.c_int * 6)(n, m, k, ld_b, ld_a, target[1])
+    sizes = (ctypes.c_int * 6)(n, m, k, ld_b, ld_a, ld_out)
     size = ctypes.addressof(sizes)
     step = ctypes.sizeof(ctypes.c_int)
     routine(

@@ -308,8 +308,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     x, weight = _conv_inputs(x, weight)
     x, weight, bias = _cast(x, weight, _check_bias(bias, weight.shape[0]))
     geo = _conv_geometry(x, weight, stride, padding, dilation)
-    if geo.stride == (1, 1) and _macs(_grid(x, geo), x.shape[0], weight) >= _TAPS_MACS:
-        return _conv2d_taps(x, weight, bias, geo)
+    g = _grid(x, geo)
+    if geo.stride == (1, 1) and _macs(g, x.shape[0], weight) >= _TAPS_MACS:
+        return _conv2d_taps(x, weight, bias, geo, g)
     return _add_bias(_conv2d_im2col(x, weight, geo), bias)
 
 
@@ -449,10 +450,9 @@ def _taps(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(-1, *weight.shape[1::-1])
 
 
-def _conv2d_taps(x: np.ndarray, weight: np.ndarray, bias, geo: _Geometry) -> np.ndarray:
+def _conv2d_taps(x: np.ndarray, weight: np.ndarray, bias, geo: _Geometry, g: _Grid) -> np.ndarray:
     n, c_in = x.shape[:2]
     c_out = weight.shape[0]
-    g = _grid(x, geo)
     (top, _), (left, _) = geo.pads
     taps = _taps(weight)
     result = np.empty((n, c_out, *geo.out), dtype=x.dtype)
